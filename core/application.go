@@ -19,8 +19,9 @@ type Application struct {
 	FullName      string    `json:"full_name"`     // as registered, with diacritics
 	DateOfBirth   string    `json:"date_of_birth"` // YYYY-MM-DD
 	Sex           Sex       `json:"sex"`
-	Phone         string    `json:"phone"` // normalised MSISDN (84 + 9 digits)
-	Level         int       `json:"level"` // 1 or 2
+	Phone         string    `json:"phone"`                  // normalised MSISDN (84 + 9 digits)
+	Level         int       `json:"level"`                  // 1 or 2
+	CallbackURL   string    `json:"callback_url,omitempty"` // optional per-message delivery report URL
 	ClientID      string    `json:"client_id,omitempty"`
 	MessageID     string    `json:"message_id,omitempty"` // the approval SMS
 	ReceivedAt    time.Time `json:"received_at"`

@@ -1,0 +1,21 @@
+// Package store is the Badger implementation of core's storage interfaces:
+// core.MessageStore, core.Queue, core.ReportOutbox, core.KeyStore and
+// core.PortedStore, all on one *Store.
+//
+// It owns:
+//   - the Badger database (options tuned for a small memory footprint) and
+//     its value-log GC goroutine;
+//   - the group-commit writer: one goroutine takes every write request
+//     (Accept, Record, report ack/retry, API keys, ported numbers), drains
+//     what is queued, applies it in one or a few transactions, commits (one
+//     fsync for the whole group) and answers every waiter. All
+//     read-modify-writes of a message are therefore serialised;
+//   - the queue scheduler: per (operator, priority) lane an in-memory FIFO of
+//     bounded length plus a disk cursor, a delay heap for retries and
+//     per-lane backlog counters;
+//   - the report outbox's due-time heap;
+//   - the binary record codec (codec.go) and the key layout (keys.go).
+//
+// Other store files added later (accounts, OTPs, USSD sessions) share the
+// database through DB() and must register their key prefixes in keys.go.
+package store
