@@ -1,0 +1,108 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	yaml := `
+http_addr: 127.0.0.1:9000
+data_dir: /tmp/from-file
+log_level: warn
+default_route: mobifone
+webhook:
+  url: http://127.0.0.1:1/hook
+  secret: s3cret
+smsc_sim:
+  dlr_delay: 2s
+operators:
+  - name: mobifone
+    binds:
+      - addr: 127.0.0.1:2775
+        system_id: m
+        password: p
+        window: 32
+        tps: 100
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := LoadConfig([]string{"--config", file, "--log-level", "debug"},
+		env(map[string]string{"VNEIDGW_DATA_DIR": "/tmp/from-env", "VNEIDGW_LOG_LEVEL": "error", "VNEIDGW_SMSC_SIM_DLR_DELAY": "3s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:9000" {
+		t.Errorf("file value lost: http_addr %q", cfg.HTTPAddr)
+	}
+	if cfg.DataDir != "/tmp/from-env" {
+		t.Errorf("env must override file: data_dir %q", cfg.DataDir)
+	}
+	if cfg.LogLevel != "debug" {
+		t.Errorf("flag must override env: log_level %q", cfg.LogLevel)
+	}
+	if cfg.SMSCSim.DLRDelay != 3*time.Second {
+		t.Errorf("nested env override: dlr_delay %v", cfg.SMSCSim.DLRDelay)
+	}
+	if len(cfg.Operators) != 1 || cfg.Operators[0].Binds[0].Window != 32 || cfg.Operators[0].Binds[0].TPS != 100 {
+		t.Errorf("operators not loaded: %+v", cfg.Operators)
+	}
+	if !cfg.SyncWrites {
+		t.Error("sync_writes must default to true")
+	}
+}
+
+func TestLoadConfigErrorsNameTheSetting(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		f := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".yaml")
+		if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad addr env", []string{"--demo"}, map[string]string{"VNEIDGW_HTTP_ADDR": "nonsense"}, "http_addr"},
+		{"bad level flag", []string{"--demo", "--log-level", "loud"}, nil, "log_level"},
+		{"bad bool env", []string{"--demo"}, map[string]string{"VNEIDGW_SYNC_WRITES": "perhaps"}, "VNEIDGW_SYNC_WRITES"},
+		{"bad duration", []string{"--demo", "--smsc-sim-dlr-delay", "soon"}, nil, "--smsc-sim-dlr-delay"},
+		{"no operators", nil, nil, "operators"},
+		{"api key outside demo", []string{"--config", write("operators: [{name: viettel, binds: [{addr: '127.0.0.1:1'}]}]")}, map[string]string{"VNEIDGW_API_KEY": "vgw_0123456789abcdef_abcdefabcdefabcdef"}, "api_key"},
+		{"unknown yaml key", []string{"--config", write("htp_addr: x\n")}, nil, "htp_addr"},
+		{"bad mode", []string{"--config", write("operators: [{name: viettel, binds: [{addr: '127.0.0.1:1', mode: sideways}]}]")}, nil, "mode"},
+		{"default route not configured", []string{"--config", write("default_route: gmobile\noperators: [{name: viettel, binds: [{addr: '127.0.0.1:1'}]}]")}, nil, "default_route"},
+		{"webhook without secret", []string{"--demo", "--webhook-url", "http://127.0.0.1:1/"}, nil, "webhook.secret"},
+		{"unknown flag", []string{"--frobnicate"}, nil, "frobnicate"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := LoadConfig(c.args, env(c.env))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an error naming %q, got %v", c.want, err)
+			}
+		})
+	}
+}
+
+func TestLoadConfigDemoDefaults(t *testing.T) {
+	cfg, _, err := LoadConfig([]string{"--demo"}, env(map[string]string{"VNEIDGW_API_KEY": "vgw_0123456789abcdef_abcdefabcdefabcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Demo || cfg.HTTPAddr != "127.0.0.1:8080" || cfg.DataDir != "./data" || cfg.APIKey == "" {
+		t.Fatalf("unexpected demo config %+v", cfg)
+	}
+}
