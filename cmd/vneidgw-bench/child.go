@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// child is a running `vneidgw serve` process.
+type child struct {
+	cmd  *exec.Cmd
+	addr string // host:port of its web server
+	done chan error
+}
+
+// createKey runs `vneidgw apikey create` on dataDir and returns the token.
+func createKey(ctx context.Context, binary, dataDir string) (string, error) {
+	out, err := exec.CommandContext(ctx, binary, "apikey", "create", "--name", "bench", "--data-dir", dataDir).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("apikey create: %w: %s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	tok := strings.TrimSpace(lines[len(lines)-1])
+	if !strings.HasPrefix(tok, "vgw_") {
+		return "", fmt.Errorf("apikey create printed no token: %s", out)
+	}
+	return tok, nil
+}
+
+// startChild starts `vneidgw serve --config cfgPath` and waits for its
+// "listening on" line. Its log goes to logPath.
+func startChild(ctx context.Context, binary, cfgPath, logPath string) (*child, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary, "serve", "--config", cfgPath)
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, done: make(chan error, 1)}
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if rest, ok := strings.CutPrefix(line, "vneidgw listening on http://"); ok {
+				addrCh <- strings.TrimSuffix(rest, "/")
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	go func() { c.done <- cmd.Wait(); logf.Close() }()
+	select {
+	case c.addr = <-addrCh:
+		return c, nil
+	case err := <-c.done:
+		return nil, fmt.Errorf("vneidgw serve exited: %v (log: %s)", err, logPath)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("vneidgw serve did not start in 30s (log: %s)", logPath)
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		return nil, ctx.Err()
+	}
+}
+
+// stop sends SIGTERM and waits.
+func (c *child) stop() error {
+	c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-c.done:
+		return err
+	case <-time.After(20 * time.Second):
+		c.cmd.Process.Kill()
+		return <-c.done
+	}
+}
+
+// peakRSS returns the VmHWM (peak resident set) of pid in bytes.
+func peakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
+}

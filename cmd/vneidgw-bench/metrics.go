@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/valyala/fasthttp"
+)
+
+// histogram is the cumulative buckets of one metric summed over its labels.
+type histogram struct {
+	bounds []float64
+	counts []uint64 // cumulative
+	total  uint64
+}
+
+// scrapeHistogram reads name from the child's /metrics.
+func scrapeHistogram(hc *fasthttp.HostClient, name string) (histogram, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + hc.Addr + "/metrics")
+	if err := hc.Do(req, resp); err != nil {
+		return histogram{}, err
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(resp.Body()))
+	if err != nil {
+		return histogram{}, err
+	}
+	mf, ok := mfs[name]
+	if !ok || mf.GetType() != dto.MetricType_HISTOGRAM {
+		return histogram{}, fmt.Errorf("metric %s not found", name)
+	}
+	var h histogram
+	for _, m := range mf.GetMetric() {
+		hb := m.GetHistogram()
+		if h.bounds == nil {
+			for _, b := range hb.GetBucket() {
+				h.bounds = append(h.bounds, b.GetUpperBound())
+			}
+			h.counts = make([]uint64, len(h.bounds))
+		}
+		for i, b := range hb.GetBucket() {
+			if i < len(h.counts) {
+				h.counts[i] += b.GetCumulativeCount()
+			}
+		}
+		h.total += hb.GetSampleCount()
+	}
+	return h, nil
+}
+
+// sub returns h - before (the observations made between two scrapes).
+func (h histogram) sub(before histogram) histogram {
+	out := histogram{bounds: h.bounds, counts: make([]uint64, len(h.counts)), total: h.total - before.total}
+	for i := range h.counts {
+		out.counts[i] = h.counts[i]
+		if i < len(before.counts) {
+			out.counts[i] -= before.counts[i]
+		}
+	}
+	return out
+}
+
+// quantile interpolates linearly inside the bucket holding q.
+func (h histogram) quantile(q float64) float64 {
+	if h.total == 0 {
+		return math.NaN()
+	}
+	rank := q * float64(h.total)
+	i := sort.Search(len(h.counts), func(i int) bool { return float64(h.counts[i]) >= rank })
+	if i == len(h.counts) {
+		return math.Inf(1)
+	}
+	lo, prev := 0.0, uint64(0)
+	if i > 0 {
+		lo, prev = h.bounds[i-1], h.counts[i-1]
+	}
+	hi := h.bounds[i]
+	n := h.counts[i] - prev
+	if n == 0 {
+		return hi
+	}
+	return lo + (hi-lo)*(rank-float64(prev))/float64(n)
+}
+
+// percentile of a sorted slice of latencies in seconds.
+func percentile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(i, 0)]
+}

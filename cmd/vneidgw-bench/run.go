@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
+	"github.com/valyala/fasthttp"
+
+	"vneidgw/gateway/smscsim"
+)
+
+type options struct {
+	binary                          string
+	approvals, notices, concurrency int
+	chunk, bulkConns, binds, window int
+	keep                            bool
+}
+
+const acceptToSubmit = "vneidgw_gateway_accept_to_submit_seconds"
+
+// phaseResult is what one phase measured.
+type phaseResult struct {
+	name                string
+	messages, parts     int
+	acceptDur, partsDur time.Duration
+	dlrDur              time.Duration
+	httpP50, httpP99    float64
+	a2sP50, a2sP99      float64
+	probeP99, probeP50  float64
+	probes              int
+	probeKind           string
+}
+
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "vneidgw-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Println("temp dir:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	sim, err := smscsim.New(smscsim.Config{Addr: "127.0.0.1:0", Log: zerolog.Nop()}, nil)
+	if err != nil {
+		return err
+	}
+	if err := sim.Start(); err != nil {
+		return err
+	}
+	defer sim.Close()
+
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(benchConfig(dir, sim.Addr(), o)), 0o600); err != nil {
+		return err
+	}
+	token, err := createKey(ctx, o.binary, filepath.Join(dir, "data"))
+	if err != nil {
+		return err
+	}
+	gw, err := startChild(ctx, o.binary, cfgPath, filepath.Join(dir, "vneidgw.log"))
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+	hc := &fasthttp.HostClient{Addr: gw.addr, MaxConns: o.concurrency + 16, ReadBufferSize: 16 << 10, MaxResponseBodySize: 256 << 20}
+	if err := waitReady(ctx, hc); err != nil {
+		return err
+	}
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+
+	bulk, err := bulkPhase(ctx, hc, sim, token, run, o)
+	if err != nil {
+		return fmt.Errorf("bulk phase: %w", err)
+	}
+	single, err := singlePhase(ctx, hc, sim, token, run, o)
+	if err != nil {
+		return fmt.Errorf("single phase: %w", err)
+	}
+	rss, _ := peakRSS(gw.cmd.Process.Pid)
+	selfRSS, _ := peakRSS(os.Getpid())
+	st := sim.Stats()
+	report(os.Stdout, o, []phaseResult{bulk, single}, rss, selfRSS, st)
+	return nil
+}
+
+func benchConfig(dir, simAddr string, o options) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\nsync_writes: true\ndefault_route: viettel\noperators:\n", filepath.Join(dir, "data"))
+	for _, op := range []string{"viettel", "vinaphone", "mobifone", "vietnamobile", "gmobile", "itelecom"} {
+		fmt.Fprintf(&b, "  - name: %s\n    binds:\n      - addr: %s\n        system_id: %s\n        password: bench\n        window: %d\n        count: %d\n", op, simAddr, op, o.window, o.binds)
+	}
+	return b.String()
+}
+
+func waitReady(ctx context.Context, hc *fasthttp.HostClient) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		code, _, err := hc.Get(nil, "http://"+hc.Addr+"/readyz")
+		if err == nil && code == 200 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("gateway not ready after 30s")
+}
+
+// waitCounts blocks until the simulator has seen parts and acked dlrs, and
+// returns when each target was reached.
+func waitCounts(ctx context.Context, sim *smscsim.Server, parts, dlrs uint64, limit time.Duration) (partsAt, dlrsAt time.Time, err error) {
+	deadline := time.Now().Add(limit)
+	for {
+		st := sim.Stats()
+		now := time.Now()
+		if partsAt.IsZero() && st.Parts >= parts {
+			partsAt = now
+		}
+		if dlrsAt.IsZero() && st.DLRsAcked >= dlrs {
+			dlrsAt = now
+		}
+		if !partsAt.IsZero() && !dlrsAt.IsZero() {
+			return partsAt, dlrsAt, nil
+		}
+		if now.After(deadline) {
+			return partsAt, dlrsAt, fmt.Errorf("timed out: simulator has %d/%d parts, %d/%d DLRs acknowledged", st.Parts, parts, st.DLRsAcked, dlrs)
+		}
+		select {
+		case <-ctx.Done():
+			return partsAt, dlrsAt, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, token, run string, o options) (phaseResult, error) {
+	res := phaseResult{name: fmt.Sprintf("bulk: %d approvals, NDJSON %d/request", o.approvals, o.chunk), messages: o.approvals}
+	// Build the bodies first so the load tool's own work is not timed.
+	var bodies [][]byte
+	for start := 0; start < o.approvals; start += o.chunk {
+		var buf bytes.Buffer
+		for i := start; i < min(start+o.chunk, o.approvals); i++ {
+			approvalLine(&buf, run, i)
+		}
+		bodies = append(bodies, buf.Bytes())
+	}
+	before, _ := scrapeHistogram(hc, acceptToSubmit)
+	st0 := sim.Stats()
+	bar := progressbar.NewOptions(o.approvals, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("bulk accepted"), progressbar.OptionThrottle(200*time.Millisecond))
+	t0 := time.Now()
+
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	probeDone := make(chan probeResult, 1)
+	go func() { probeDone <- probe(probeCtx, hc, sim, token, run) }()
+
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, len(bodies))
+	next := make(chan []byte)
+	for w := 0; w < o.bulkConns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for body := range next {
+				n, err := postNDJSON(hc, token, body)
+				if err != nil {
+					errs <- err
+				}
+				accepted.Add(int64(n))
+				bar.Add(n)
+			}
+		}()
+	}
+	for _, b := range bodies {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	res.acceptDur = time.Since(t0)
+	bar.Finish()
+	fmt.Fprintln(os.Stderr)
+	close(errs)
+	for err := range errs {
+		stopProbes()
+		return res, err
+	}
+	res.parts = 2 * o.approvals
+	partsAt, dlrsAt, err := waitCounts(ctx, sim, st0.Parts+uint64(res.parts), st0.DLRsAcked+uint64(res.parts), 10*time.Minute)
+	stopProbes()
+	pr := <-probeDone
+	if err != nil {
+		return res, err
+	}
+	res.partsDur, res.dlrDur = partsAt.Sub(t0), dlrsAt.Sub(t0)
+	after, err := scrapeHistogram(hc, acceptToSubmit)
+	if err == nil {
+		h := after.sub(before)
+		res.a2sP50, res.a2sP99 = h.quantile(0.5), h.quantile(0.99)
+	}
+	res.probeKind, res.probes = pr.kind, len(pr.lat)
+	sort.Float64s(pr.lat)
+	res.probeP50, res.probeP99 = percentile(pr.lat, 0.5), percentile(pr.lat, 0.99)
+	return res, nil
+}
+
+func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, token, run string, o options) (phaseResult, error) {
+	res := phaseResult{name: fmt.Sprintf("single: %d notices, 1 request each, %d concurrent", o.notices, o.concurrency), messages: o.notices, parts: o.notices}
+	before, _ := scrapeHistogram(hc, acceptToSubmit)
+	st0 := sim.Stats()
+	bar := progressbar.NewOptions(o.notices, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("notices accepted"), progressbar.OptionThrottle(200*time.Millisecond))
+	t0 := time.Now()
+	lat, err := singles(hc, token, run, o.notices, o.concurrency, func() { bar.Add(1) })
+	res.acceptDur = time.Since(t0)
+	bar.Finish()
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return res, err
+	}
+	partsAt, dlrsAt, err := waitCounts(ctx, sim, st0.Parts+uint64(res.parts), st0.DLRsAcked+uint64(res.parts), 5*time.Minute)
+	if err != nil {
+		return res, err
+	}
+	res.partsDur, res.dlrDur = partsAt.Sub(t0), dlrsAt.Sub(t0)
+	sort.Float64s(lat)
+	res.httpP50, res.httpP99 = percentile(lat, 0.5), percentile(lat, 0.99)
+	if after, err := scrapeHistogram(hc, acceptToSubmit); err == nil {
+		h := after.sub(before)
+		res.a2sP50, res.a2sP99 = h.quantile(0.5), h.quantile(0.99)
+	}
+	return res, nil
+}
+
+type probeResult struct {
+	kind string
+	lat  []float64
+}
+
+// probe sends an OTP (or, before the OTP API exists, a notice) every 20 ms
+// to its own phone and times request start → arrival at the simulator.
+func probe(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, token, run string) probeResult {
+	res := probeResult{kind: "otp"}
+	type sent struct {
+		phone string
+		at    time.Time
+	}
+	var pending []sent
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			// Collect what arrived (give stragglers a moment).
+			deadline := time.Now().Add(5 * time.Second)
+			for _, p := range pending {
+				for time.Now().Before(deadline) {
+					if in := sim.Inbox(p.phone); len(in) > 0 {
+						res.lat = append(res.lat, in[0].At.Sub(p.at).Seconds())
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			return res
+		case <-tick.C:
+		}
+		phone := benchPhone(900000 + i)
+		t0 := time.Now()
+		var code int
+		var err error
+		if res.kind == "otp" {
+			code, _, err = postJSON(hc, token, "/api/v1/otp", []byte(`{"phone":"`+phone+`","purpose":"api"}`), "")
+			if err == nil && code == 404 {
+				res.kind = "notice"
+			}
+		}
+		if res.kind == "notice" {
+			code, _, err = postJSON(hc, token, "/api/v1/messages", []byte(`{"to":"`+phone+`","text":"Probe `+strconv.Itoa(i)+`"}`), run+"-p-"+strconv.Itoa(i))
+		}
+		if err == nil && code/100 == 2 {
+			pending = append(pending, sent{phone, t0})
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"vneidgw/core"
+	"vneidgw/gateway/smscsim"
+	"vneidgw/web"
+)
+
+// reportSink is a webhook receiver that checks signatures and collects
+// final statuses by message id.
+type reportSink struct {
+	secret string
+	mu     sync.Mutex
+	final  map[string]string
+	bad    int
+}
+
+func (s *reportSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if !web.VerifySignature(s.secret, r.Header.Get("X-Vneidgw-Timestamp"), body, r.Header.Get("X-Vneidgw-Signature")) {
+		s.mu.Lock()
+		s.bad++
+		s.mu.Unlock()
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var batch struct {
+		Reports []core.Report `json:"reports"`
+	}
+	if err := json.Unmarshal(body, &batch); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	for _, r := range batch.Reports {
+		s.final[r.MessageID] = string(r.Status)
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *reportSink) count(status string) (n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.final {
+		if st == status {
+			n++
+		}
+	}
+	return n
+}
+
+func writeConfig(t *testing.T, dir, simAddr, extra string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\ndefault_route: viettel\n%s\noperators:\n", filepath.Join(dir, "data"), extra)
+	for _, op := range []string{"viettel", "vinaphone", "mobifone", "vietnamobile", "gmobile", "itelecom"} {
+		fmt.Fprintf(&b, "  - name: %s\n    binds:\n      - addr: %s\n        system_id: %s\n        password: pw\n", op, simAddr, op)
+	}
+	f := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(f, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func startSim(t *testing.T, cfg smscsim.Config) *smscsim.Server {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Log = zerolog.Nop()
+	sim, err := smscsim.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+// TestEndToEndApprovals: 10,000 approvals in through the bulk API end as
+// 10,000 DLR-confirmed deliveries at the simulator, with the exact approval
+// text in two parts each, and a signed "delivered" report for every one.
+func TestEndToEndApprovals(t *testing.T) {
+	n := 10000
+	if testing.Short() {
+		n = 500
+	}
+	dir := t.TempDir()
+	sim := startSim(t, smscsim.Config{})
+	sink := &reportSink{secret: "e2e-secret", final: map[string]string{}}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+	cfgFile := writeConfig(t, dir, sim.Addr(), fmt.Sprintf("webhook:\n  url: %s\n  secret: %s\n", hook.URL, sink.secret))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var keyOut syncBuffer
+	if code := run(ctx, []string{"apikey", "create", "--name", "e2e", "--data-dir", filepath.Join(dir, "data")}, &keyOut, io.Discard, os.Getenv); code != 0 {
+		t.Fatalf("apikey create exited %d: %s", code, keyOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(keyOut.String()), "\n")
+	token := lines[len(lines)-1]
+
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", cfgFile}, &out, &errOut, func(string) string { return "" }) }()
+	waitFor(t, 30*time.Second, "serve to listen", func() (bool, string) { return listenAddr(&out) != "", errOut.String() })
+	a := api{base: "http://" + listenAddr(&out), token: token, c: &http.Client{Timeout: 2 * time.Minute}}
+	waitFor(t, 30*time.Second, "readyz", func() (bool, string) {
+		code, body := a.do(t, "GET", "/readyz", "", nil, nil)
+		return code == 200, string(body)
+	})
+
+	var body strings.Builder
+	phones := make([]string, n)
+	names := make([]string, n)
+	for i := 0; i < n; i++ {
+		line, phone, name := approval("e2e", i)
+		body.WriteString(line + "\n")
+		phones[i], names[i] = phone, name
+	}
+	code, resp := a.do(t, "POST", "/api/v1/approvals", "application/x-ndjson", []byte(body.String()), nil)
+	if code != 202 {
+		t.Fatalf("bulk approvals: %d %s", code, resp)
+	}
+	var bulk struct {
+		Accepted int `json:"accepted"`
+		Results  []struct {
+			Line      int    `json:"line"`
+			MessageID string `json:"message_id"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(resp, &bulk); err != nil || bulk.Accepted != n || len(bulk.Results) != n {
+		t.Fatalf("bulk answer: accepted %d results %d err %v: %.500s", bulk.Accepted, len(bulk.Results), err, resp)
+	}
+
+	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer wcancel()
+	if err := sim.WaitMessages(wctx, uint64(n)); err != nil {
+		t.Fatalf("simulator got %+v: %v", sim.Stats(), err)
+	}
+	waitFor(t, 2*time.Minute, "a delivered report for every approval", func() (bool, string) {
+		return sink.count("delivered") == n, fmt.Sprintf("%d delivered reports, %d bad signatures, sim %+v", sink.count("delivered"), sink.bad, sim.Stats())
+	})
+
+	st := sim.Stats()
+	if st.Parts != uint64(2*n) || st.Duplicates != 0 {
+		t.Errorf("simulator parts %d (want %d), duplicates %d (want 0)", st.Parts, 2*n, st.Duplicates)
+	}
+	for i := 0; i < n; i++ {
+		inbox := sim.Inbox(phones[i])
+		want := core.ApprovalText(names[i])
+		if len(inbox) != 1 || inbox[0].Text != want || inbox[0].Parts != 2 || inbox[0].From != "VneID" {
+			t.Fatalf("phone %s inbox %+v, want one 2-part message from VneID %q", phones[i], inbox, want)
+		}
+	}
+	// Every hop of one message is visible through the API.
+	var m core.Message
+	if code := a.getJSON(t, "/api/v1/messages/"+bulk.Results[0].MessageID, &m); code != 200 {
+		t.Fatalf("GET message: %d", code)
+	}
+	if m.Status != core.StatusDelivered || len(m.Parts) != 2 || m.Parts[0].SMSCID == "" {
+		t.Fatalf("message %+v not delivered with SMSC ids", m)
+	}
+	seen := map[core.Status]bool{}
+	for _, h := range m.History {
+		seen[h.Status] = true
+	}
+	if !seen[core.StatusQueued] || !seen[core.StatusSubmitted] || !seen[core.StatusDelivered] {
+		t.Fatalf("history lacks a hop: %+v", m.History)
+	}
+	// A repeat of the whole batch sends nothing new.
+	code, resp = a.do(t, "POST", "/api/v1/approvals", "application/x-ndjson", []byte(body.String()), nil)
+	var again struct {
+		Duplicates int `json:"duplicates"`
+	}
+	json.Unmarshal(resp, &again)
+	if code != 202 || again.Duplicates != n {
+		t.Fatalf("repeat batch: %d, duplicates %d: %.300s", code, again.Duplicates, resp)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := sim.Stats().Messages; got != uint64(n) {
+		t.Fatalf("repeat batch sent %d new messages", got-uint64(n))
+	}
+	if sink.bad != 0 {
+		t.Fatalf("%d webhook batches with a bad signature", sink.bad)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30s of cancel")
+	}
+}
