@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,8 +63,10 @@ operators:
 
 func TestLoadConfigErrorsNameTheSetting(t *testing.T) {
 	dir := t.TempDir()
+	files := 0
 	write := func(s string) string {
-		f := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".yaml")
+		files++
+		f := filepath.Join(dir, fmt.Sprintf("c%d.yaml", files))
 		if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -120,7 +120,9 @@ func TestEndToEndApprovals(t *testing.T) {
 
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", cfgFile}, &out, &errOut, func(string) string { return "" }) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", cfgFile}, &out, &errOut, func(string) string { return "" })
+	}()
 	waitFor(t, 30*time.Second, "serve to listen", func() (bool, string) { return listenAddr(&out) != "", errOut.String() })
 	a := api{base: "http://" + listenAddr(&out), token: token, c: &http.Client{Timeout: 2 * time.Minute}}
 	waitFor(t, 30*time.Second, "readyz", func() (bool, string) {

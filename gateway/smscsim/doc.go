@@ -15,11 +15,15 @@
 // or at run time with SetFaults, so the gateway's client can be proven
 // against an SMSC that misbehaves the way real ones do.
 //
-// Frames are read by the package itself (4-byte length, capped at 64 KiB)
-// and decoded with go-smpp's pdu codec under a recover; anything unknown or
-// undecodable is answered with generic_nack and the bind stays up. The hot
-// responses (submit_sm_resp, deliver_sm) are encoded by hand into a
-// per-connection buffer that one writer goroutine flushes when idle.
+// Frames are read by the package itself (4-byte length, capped at 64 KiB).
+// Binds are decoded with go-smpp's pdu codec under a recover; submit_sm,
+// the hot path, goes through a one-pass parser (parse.go) that FuzzReadPDU
+// checks against go-smpp's decoder (decode.go). Anything unknown or
+// undecodable is answered with generic_nack (0x03 unknown command id, 0x02
+// bad length or body) and the bind stays up. PDUs the simulator sends
+// (submit_sm_resp, deliver_sm, ...) are appended by hand (encode.go) to a
+// per-connection buffer that one writer goroutine flushes when idle; the
+// tests decode every kind with go-smpp.
 //
 // Goroutines: Start owns one acceptor and one scheduler (timed responses,
 // delayed receipts, retransmits); each connection has one reader and one

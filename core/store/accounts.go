@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"vneidgw/core"
+)
+
+// AccountStore implements core.AccountStore and core.ThrottleStore on
+// Badger. Account changes write their webhook event (core.AccountEvent) in
+// the same transaction; AccountEventOutbox reads them.
+type AccountStore struct {
+	db *badger.DB
+}
+
+var (
+	_ core.AccountStore  = (*AccountStore)(nil)
+	_ core.ThrottleStore = (*AccountStore)(nil)
+)
+
+// NewAccountStore returns the account store on db (shared with Store.DB()).
+func NewAccountStore(db *badger.DB) *AccountStore { return &AccountStore{db: db} }
+
+func accountKey(id string) []byte         { return []byte(pfxAccount + id) }
+func accountPhoneKey(phone string) []byte { return []byte(pfxAccountPhone + phone) }
+
+// CreateAccount implements core.AccountStore.
+func (s *AccountStore) CreateAccount(ctx context.Context, a *core.Account) (bool, error) {
+	if a == nil || a.IDNumber == "" || a.Phone == "" {
+		return false, core.Errorf(core.EINVALID, "account: ID number and phone are required")
+	}
+	val, err := json.Marshal(a)
+	if err != nil {
+		return false, core.Errorf(core.EINTERNAL, "account: encode: %w", err)
+	}
+	var created bool
+	err = update(ctx, s.db, func(txn *badger.Txn) error {
+		created = false
+		cur, err := getValue(txn, accountKey(a.IDNumber))
+		if err != nil {
+			return err
+		}
+		owner, err := getValue(txn, accountPhoneKey(a.Phone))
+		if err != nil {
+			return err
+		}
+		if cur != nil {
+			var old core.Account
+			if err := json.Unmarshal(cur, &old); err != nil {
+				return err
+			}
+			if old.Phone == a.Phone {
+				return nil // same application again
+			}
+			return core.Errorf(core.ECONFLICT, "this ID number already has an account with another phone number")
+		}
+		if owner != nil && string(owner) != a.IDNumber {
+			return core.Errorf(core.ECONFLICT, "this phone number already holds another account")
+		}
+		if err := txn.Set(accountKey(a.IDNumber), val); err != nil {
+			return err
+		}
+		created = true
+		return txn.Set(accountPhoneKey(a.Phone), []byte(a.IDNumber))
+	})
+	return created, err
+}
+
+func readAccount(txn *badger.Txn, id string) (*core.Account, error) {
+	v, err := getValue(txn, accountKey(id))
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, core.Errorf(core.ENOTFOUND, "no such account")
+	}
+	var a core.Account
+	if err := json.Unmarshal(v, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Account implements core.AccountStore.
+func (s *AccountStore) Account(ctx context.Context, id string) (*core.Account, error) {
+	var a *core.Account
+	err := view(ctx, s.db, func(txn *badger.Txn) error {
+		var err error
+		a, err = readAccount(txn, id)
+		return err
+	})
+	return a, err
+}
+
+// AccountByPhone implements core.AccountStore.
+func (s *AccountStore) AccountByPhone(ctx context.Context, phone string) (*core.Account, error) {
+	var a *core.Account
+	err := view(ctx, s.db, func(txn *badger.Txn) error {
+		id, err := getValue(txn, accountPhoneKey(phone))
+		if err != nil {
+			return err
+		}
+		if id == nil {
+			return core.Errorf(core.ENOTFOUND, "no such account")
+		}
+		a, err = readAccount(txn, string(id))
+		return err
+	})
+	return a, err
+}
+
+// UpdateAccount implements core.AccountStore.
+func (s *AccountStore) UpdateAccount(ctx context.Context, id string, fn func(a *core.Account) (*core.AccountEvent, error)) (*core.Account, error) {
+	var out *core.Account
+	err := update(ctx, s.db, func(txn *badger.Txn) error {
+		a, err := readAccount(txn, id)
+		if err != nil {
+			return err
+		}
+		phone := a.Phone
+		ev, err := fn(a)
+		if err != nil {
+			return err
+		}
+		if a.IDNumber != id || a.Phone != phone {
+			return core.Errorf(core.EINTERNAL, "account: ID number and phone are immutable")
+		}
+		val, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(accountKey(id), val); err != nil {
+			return err
+		}
+		if ev != nil {
+			if err := putEvent(txn, ev, ev.At); err != nil {
+				return err
+			}
+		}
+		out = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateThrottle implements core.ThrottleStore.
+func (s *AccountStore) UpdateThrottle(ctx context.Context, key string, fn func(t *core.Throttle) error) (core.Throttle, error) {
+	k := []byte(pfxThrottle + key)
+	var out core.Throttle
+	err := update(ctx, s.db, func(txn *badger.Txn) error {
+		var t core.Throttle
+		v, err := getValue(txn, k)
+		if err != nil {
+			return err
+		}
+		if v != nil {
+			if err := json.Unmarshal(v, &t); err != nil {
+				return err
+			}
+		}
+		before := t
+		if err := fn(&t); err != nil {
+			return err
+		}
+		out = t
+		switch {
+		case t == before:
+			return nil // nothing to write: a read that does not conflict with others
+		case t == (core.Throttle{}):
+			return txn.Delete(k)
+		}
+		val, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		return txn.SetEntry(badger.NewEntry(k, val).WithTTL(dailyTTL))
+	})
+	return out, err
+}
+
+// keepTTL is how long Badger keeps a record that must live d.
+func keepTTL(d time.Duration) time.Duration { return max(d, time.Second) + time.Minute }

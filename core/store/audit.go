@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"vneidgw/core"
+)
+
+// AuditLog implements core.AuditLog on Badger: one key per event under
+// xu/<time-ordered id>, listed newest first. Events are kept until an
+// operator prunes them (retention is policy, not code).
+type AuditLog struct {
+	db *badger.DB
+}
+
+var _ core.AuditLog = (*AuditLog)(nil)
+
+// NewAuditLog returns the audit log on db.
+func NewAuditLog(db *badger.DB) *AuditLog { return &AuditLog{db: db} }
+
+// Record implements core.AuditLog.
+func (l *AuditLog) Record(ctx context.Context, ev core.AuditEvent) error {
+	if ev.ID == "" {
+		ev.ID = core.NewID(ev.At)
+	}
+	val, err := json.Marshal(ev)
+	if err != nil {
+		return core.Errorf(core.EINTERNAL, "audit: encode: %w", err)
+	}
+	// A blind write of a unique key: no read, so no conflict to retry.
+	return update(ctx, l.db, func(txn *badger.Txn) error { return txn.Set([]byte(pfxAudit+ev.ID), val) })
+}
+
+// Events implements core.AuditLog.
+func (l *AuditLog) Events(ctx context.Context, cursor string, limit int) ([]core.AuditEvent, string, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	var out []core.AuditEvent
+	var next string
+	err := view(ctx, l.db, func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Reverse = true
+		opts.Prefix = []byte(pfxAudit)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		seek := []byte(pfxAudit + "\xff")
+		if cursor != "" {
+			seek = []byte(pfxAudit + cursor)
+		}
+		for it.Seek(seek); it.ValidForPrefix([]byte(pfxAudit)); it.Next() {
+			id := string(it.Item().Key()[len(pfxAudit):])
+			if id == cursor {
+				continue
+			}
+			if len(out) == limit {
+				next = out[len(out)-1].ID
+				return nil
+			}
+			var ev core.AuditEvent
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &ev) }); err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, next, err
+}

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/rs/zerolog"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Dir is the database directory (ignored when InMemory).
+	Dir string
+	// InMemory keeps everything in memory (tests and the demo only).
+	InMemory bool
+	// SyncWrites fsyncs every group commit; DefaultConfig turns it on.
+	// Without it an accepted message can be lost in a power cut.
+	SyncWrites bool
+	// MemoryBudget is the memory Badger may use for memtables and caches,
+	// in bytes (default 64 MiB): a quarter goes to each memtable (clamped to
+	// 16–32 MiB), a quarter to the block cache (≤ 32 MiB), an eighth to the
+	// index cache.
+	MemoryBudget int64
+	// LaneCap bounds the in-memory FIFO of each OTP and notice lane
+	// (default 256); ApprovalLaneCap that of approval lanes (default 2048).
+	// Messages beyond stay on disk and are read back in order.
+	LaneCap         int
+	ApprovalLaneCap int
+	// MaxBatch bounds the items (messages, events, keys) the writer groups
+	// into one commit (default 4096).
+	MaxBatch int
+	// GCInterval is the period of value-log garbage collection (default
+	// 5 min; negative disables it).
+	GCInterval time.Duration
+	// PendingDLRTTL is how long a receipt that came before its submit
+	// response is kept (default 1 h).
+	PendingDLRTTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// DefaultConfig returns the production configuration for a database in dir.
+func DefaultConfig(dir string) Config {
+	return Config{
+		Dir:             dir,
+		SyncWrites:      true,
+		MemoryBudget:    64 << 20,
+		LaneCap:         256,
+		ApprovalLaneCap: 2048,
+		MaxBatch:        4096,
+		GCInterval:      5 * time.Minute,
+		PendingDLRTTL:   time.Hour,
+	}
+}
+
+func (c *Config) setDefaults() error {
+	d := DefaultConfig(c.Dir)
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = d.MemoryBudget
+	}
+	if c.LaneCap <= 0 {
+		c.LaneCap = d.LaneCap
+	}
+	if c.ApprovalLaneCap <= 0 {
+		c.ApprovalLaneCap = d.ApprovalLaneCap
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = d.MaxBatch
+	}
+	if c.GCInterval == 0 {
+		c.GCInterval = d.GCInterval
+	}
+	if c.PendingDLRTTL <= 0 {
+		c.PendingDLRTTL = d.PendingDLRTTL
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if !c.InMemory && c.Dir == "" {
+		return fmt.Errorf("store: no directory configured")
+	}
+	return nil
+}
+
+func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
+
+// badgerOptions tunes Badger for a small footprint: records are ~300–600
+// bytes, so they live in the LSM tree (no value-log indirection on reads).
+func (c *Config) badgerOptions(log zerolog.Logger) badger.Options {
+	memtable := clamp(c.MemoryBudget/4, 16<<20, 32<<20)
+	o := badger.DefaultOptions(c.Dir).
+		WithInMemory(c.InMemory).
+		WithSyncWrites(c.SyncWrites).
+		WithMemTableSize(memtable).
+		WithNumMemtables(3).
+		WithNumLevelZeroTables(3).
+		WithNumLevelZeroTablesStall(10).
+		WithBlockCacheSize(clamp(c.MemoryBudget/4, 4<<20, 32<<20)).
+		WithIndexCacheSize(clamp(c.MemoryBudget/8, 2<<20, 16<<20)).
+		WithNumVersionsToKeep(1).
+		WithValueThreshold(4 << 10).
+		WithValueLogFileSize(128 << 20).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithCompression(options.Snappy).
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false).
+		WithLogger(badgerLogger{log: log.With().Str("component", "badger").Logger()})
+	if c.InMemory {
+		o = o.WithDir("").WithValueDir("")
+	}
+	return o
+}
+
+// badgerLogger adapts Badger's logger to zerolog at warning level: Badger's
+// info and debug lines are dropped.
+type badgerLogger struct{ log zerolog.Logger }
+
+func (l badgerLogger) Errorf(f string, a ...any) {
+	l.log.Error().Msg(strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (l badgerLogger) Warningf(f string, a ...any) {
+	l.log.Warn().Msg(strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}

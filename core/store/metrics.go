@@ -1,0 +1,65 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"vneidgw/core"
+)
+
+// metrics are the store's Prometheus collectors.
+type metrics struct {
+	batchItems    prometheus.Histogram
+	commitSeconds prometheus.Histogram
+	commitErrors  prometheus.Counter
+	backlog       *prometheus.GaugeVec
+	reports       prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		batchItems: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "vneidgw", Subsystem: "store", Name: "commit_batch_items",
+			Help:    "Items (messages, events, keys) grouped into one commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "vneidgw", Subsystem: "store", Name: "commit_duration_seconds",
+			Help:    "Time to apply and commit (fsync) one group of writes.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
+		}),
+		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "vneidgw", Subsystem: "store", Name: "commit_errors_total",
+			Help: "Group commits that failed.",
+		}),
+		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "vneidgw", Subsystem: "store", Name: "queue_backlog_messages",
+			Help: "Queued messages not yet handed to a sender, per operator and priority.",
+		}, []string{"operator", "priority"}),
+		reports: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "vneidgw", Subsystem: "store", Name: "outbox_pending_reports",
+			Help: "Final-status reports not yet acknowledged by the upstream receiver.",
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("store: register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+func priorityName(p core.Priority) string {
+	switch p {
+	case core.PriorityOTP:
+		return "otp"
+	case core.PriorityNotice:
+		return "notice"
+	case core.PriorityApproval:
+		return "approval"
+	}
+	return "other"
+}

@@ -1,0 +1,385 @@
+package store
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"vneidgw/core"
+)
+
+// The scheduler hands queued messages to senders. Per (operator, priority)
+// lane it keeps an in-memory FIFO of at most cap messages, in QueueSeq
+// order, and a disk cursor: the highest QueueSeq loaded into memory. When
+// a message is accepted and the FIFO is full (or messages are already
+// waiting on disk), the lane is marked spilled and the message stays on
+// disk; Next refills the FIFO by seeking q/<op>/<prio>/<cursor+1>.
+//
+// The writer commits queue keys in QueueSeq order and offers them to the
+// scheduler only after the commit, so a refill scan (done under mu) sees a
+// prefix of the lane; an offer of a key at or below the cursor was already
+// loaded by a scan and is skipped.
+
+type laneKey struct {
+	op   string
+	prio core.Priority
+}
+
+type lane struct {
+	laneKey
+	fifo    []*core.Message // fifo[head:] are waiting, ascending QueueSeq
+	head    int
+	cap     int
+	spilled bool
+	cursor  uint64
+	ready   []*core.Message // retries that are due, served before fifo
+	count   int             // queued, not leased: fifo + ready + delayed + on disk
+	gauge   prometheus.Gauge
+}
+
+func (l *lane) len() int { return len(l.fifo) - l.head }
+
+func (l *lane) push(m *core.Message) {
+	if l.head > 0 && len(l.fifo) == cap(l.fifo) {
+		n := copy(l.fifo, l.fifo[l.head:])
+		clear(l.fifo[n:])
+		l.fifo = l.fifo[:n]
+		l.head = 0
+	}
+	l.fifo = append(l.fifo, m)
+}
+
+func (l *lane) pop() *core.Message {
+	m := l.fifo[l.head]
+	l.fifo[l.head] = nil
+	l.head++
+	if l.head == len(l.fifo) {
+		l.fifo, l.head = l.fifo[:0], 0
+	}
+	return m
+}
+
+type delayed struct {
+	at  time.Time
+	seq uint64
+	m   *core.Message
+}
+
+type delayHeap []delayed
+
+func (h delayHeap) Len() int { return len(h) }
+func (h delayHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h delayHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *delayHeap) Push(x any)   { *h = append(*h, x.(delayed)) }
+func (h *delayHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = delayed{}
+	*h = old[:len(old)-1]
+	return x
+}
+
+type scheduler struct {
+	s       *Store
+	mu      sync.Mutex
+	lanes   map[laneKey]*lane
+	delays  delayHeap
+	signal  chan struct{} // closed and replaced to wake waiters
+	waiters int
+}
+
+func (q *scheduler) init(s *Store) {
+	q.s = s
+	q.lanes = make(map[laneKey]*lane)
+	q.signal = make(chan struct{})
+}
+
+// lane returns (creating) a lane; mu held (or before start).
+func (q *scheduler) lane(op string, prio core.Priority) *lane {
+	k := laneKey{op, prio}
+	l := q.lanes[k]
+	if l == nil {
+		c := q.s.cfg.LaneCap
+		if prio == core.PriorityApproval {
+			c = q.s.cfg.ApprovalLaneCap
+		}
+		l = &lane{laneKey: k, cap: c, gauge: q.s.metrics.backlog.WithLabelValues(op, priorityName(prio))}
+		q.lanes[k] = l
+	}
+	return l
+}
+
+// wake wakes every blocked Next.
+func (q *scheduler) wake() {
+	q.mu.Lock()
+	if q.waiters > 0 {
+		close(q.signal)
+		q.signal = make(chan struct{})
+	}
+	q.mu.Unlock()
+}
+
+// offer is the post-commit effect of accepting m (a private copy).
+func (q *scheduler) offer(m *core.Message) {
+	q.mu.Lock()
+	l := q.lane(m.Operator, m.Priority)
+	l.count++
+	l.gauge.Set(float64(l.count))
+	switch {
+	case m.QueueSeq <= l.cursor:
+		// already loaded by a refill scan
+	case !l.spilled && l.len() < l.cap:
+		l.push(m)
+		l.cursor = m.QueueSeq
+	default:
+		l.spilled = true
+	}
+	q.mu.Unlock()
+}
+
+// removed is the post-commit effect of deleting a queue key while the
+// message may still be waiting (e.g. it expired before being leased).
+func (q *scheduler) removed(op string, prio core.Priority, seq uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.lanes[laneKey{op, prio}]
+	if l == nil {
+		return
+	}
+	w := l.fifo[l.head:]
+	i := sort.Search(len(w), func(i int) bool { return w[i].QueueSeq >= seq })
+	switch {
+	case i < len(w) && w[i].QueueSeq == seq:
+		copy(w[i:], w[i+1:])
+		l.fifo[len(l.fifo)-1] = nil
+		l.fifo = l.fifo[:len(l.fifo)-1]
+	case seq > l.cursor && l.spilled:
+		// on disk, not loaded: its tombstone hides it from the next scan
+	default:
+		return // leased: already uncounted
+	}
+	l.count--
+	l.gauge.Set(float64(l.count))
+}
+
+// refill loads the lane's FIFO from disk starting after the cursor; mu held.
+func (q *scheduler) refill(l *lane) error {
+	room := l.cap - l.len()
+	if room <= 0 || !l.spilled {
+		return nil
+	}
+	db := q.s.db
+	txn := db.NewTransaction(false)
+	defer txn.Discard()
+	prefix := queuePrefix(l.op, l.prio)
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	loaded := 0
+	buf := make([]byte, 0, 256)
+	for it.Seek(queueKey(l.op, l.prio, l.cursor+1)); it.Valid(); it.Next() {
+		if loaded == room {
+			return nil // more left: still spilled
+		}
+		_, _, seq, ok := parseQueueKey(it.Item().Key())
+		if !ok {
+			continue
+		}
+		id, err := it.Item().ValueCopy(buf[:0])
+		if err != nil {
+			return err
+		}
+		mi, err := txn.Get(messageKey(string(id)))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			q.s.log.Warn().Str("message_id", string(id)).Msg("store: queue key without message")
+			l.cursor = seq
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var m *core.Message
+		if err := mi.Value(func(v []byte) error {
+			var derr error
+			m, _, derr = decodeMessage(v)
+			return derr
+		}); err != nil {
+			q.s.log.Error().Err(err).Str("message_id", string(id)).Msg("store: undecodable queued message skipped")
+			l.cursor = seq
+			continue
+		}
+		m.QueueSeq = seq
+		l.push(m)
+		l.cursor = seq
+		loaded++
+	}
+	l.spilled = false
+	return nil
+}
+
+// promote moves due retries to the head of their lanes; mu held.
+func (q *scheduler) promote(now time.Time) {
+	for len(q.delays) > 0 && !q.delays[0].at.After(now) {
+		d := heap.Pop(&q.delays).(delayed)
+		l := q.lane(d.m.Operator, d.m.Priority)
+		l.ready = append(l.ready, d.m)
+	}
+}
+
+// take hands out up to max messages of the given lanes; mu held.
+func (q *scheduler) take(operators []string, max int) ([]*core.Message, error) {
+	var out []*core.Message
+	var firstErr error
+	lanes := make([]*lane, 0, len(operators))
+	for p := core.Priority(0); p < core.NumPriorities && len(out) < max; p++ {
+		lanes = lanes[:0]
+		for _, op := range operators {
+			if l := q.lanes[laneKey{op, p}]; l != nil && l.count > 0 {
+				lanes = append(lanes, l)
+			}
+		}
+		for _, l := range lanes {
+			for len(l.ready) > 0 && len(out) < max {
+				out = append(out, l.ready[0])
+				l.ready[0] = nil
+				l.ready = l.ready[1:]
+				l.count--
+			}
+		}
+		for len(out) < max {
+			var best *lane
+			for _, l := range lanes {
+				if l.len() == 0 && l.spilled {
+					if err := q.refill(l); err != nil && firstErr == nil {
+						firstErr = err
+					}
+				}
+				if l.len() > 0 && (best == nil || l.fifo[l.head].QueueSeq < best.fifo[best.head].QueueSeq) {
+					best = l
+				}
+			}
+			if best == nil {
+				break
+			}
+			out = append(out, best.pop())
+			best.count--
+		}
+		for _, l := range lanes {
+			if l.spilled && l.len() < l.cap/2 {
+				if err := q.refill(l); err != nil && firstErr == nil {
+					firstErr = err
+				}
+			}
+			l.gauge.Set(float64(l.count))
+		}
+	}
+	return out, firstErr
+}
+
+// Next implements core.Queue.
+func (s *Store) Next(ctx context.Context, operators []string, max int) ([]*core.Message, error) {
+	if max <= 0 {
+		max = 1
+	}
+	q := &s.sched
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		q.mu.Lock()
+		now := s.now()
+		q.promote(now)
+		out, err := q.take(operators, max)
+		if len(out) > 0 {
+			q.mu.Unlock()
+			return out, nil
+		}
+		if err != nil {
+			q.mu.Unlock()
+			s.log.Error().Err(err).Msg("store: queue refill")
+			return nil, core.Errorf(core.EINTERNAL, "queue refill: %w", err)
+		}
+		wait := q.signal
+		q.waiters++
+		var due <-chan time.Time
+		if len(q.delays) > 0 {
+			d := q.delays[0].at.Sub(now)
+			if timer == nil {
+				timer = time.NewTimer(d)
+			} else {
+				timer.Reset(d)
+			}
+			due = timer.C
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-s.stop:
+		case <-wait:
+		case <-due:
+		}
+		q.mu.Lock()
+		q.waiters--
+		q.mu.Unlock()
+		select {
+		case <-s.stop:
+			return nil, errClosed()
+		default:
+		}
+	}
+}
+
+// Retry implements core.Queue: m (leased from Next) goes back to the head
+// of its lane (m.Operator, m.Priority, which the caller must not change)
+// when at comes. A retry lives in memory; after a restart the message
+// comes back from disk anyway.
+func (s *Store) Retry(m *core.Message, at time.Time) {
+	if m == nil {
+		return
+	}
+	q := &s.sched
+	q.mu.Lock()
+	l := q.lane(m.Operator, m.Priority)
+	l.count++
+	l.gauge.Set(float64(l.count))
+	heap.Push(&q.delays, delayed{at: at, seq: m.QueueSeq, m: m})
+	woke := q.waiters > 0
+	if woke {
+		close(q.signal)
+		q.signal = make(chan struct{})
+	}
+	q.mu.Unlock()
+}
+
+// Backlog implements core.Queue.
+func (s *Store) Backlog() map[string][core.NumPriorities]int {
+	q := &s.sched
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make(map[string][core.NumPriorities]int)
+	for k, l := range q.lanes {
+		v := out[k.op]
+		v[k.prio] = l.count
+		out[k.op] = v
+	}
+	return out
+}

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"vneidgw/core"
+)
+
+var (
+	_ core.MessageStore = (*Store)(nil)
+	_ core.Queue        = (*Store)(nil)
+	_ core.ReportOutbox = (*Store)(nil)
+	_ core.KeyStore     = (*Store)(nil)
+	_ core.PortedStore  = (*Store)(nil)
+)
+
+// Store is the Badger-backed implementation of core's storage interfaces.
+// It is safe for concurrent use. Close stops its goroutines and closes the
+// database.
+type Store struct {
+	cfg     Config
+	log     zerolog.Logger
+	db      *badger.DB
+	metrics *metrics
+
+	writeCh chan *op      // unbuffered: a blocked sender is a queued request
+	stop    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+	once    sync.Once
+
+	// Owned by the writer goroutine (and by Open before it starts).
+	queueSeq  uint64
+	reportSeq uint64
+
+	sched  scheduler
+	outbox outbox
+}
+
+// Open opens (or creates) the database, rebuilds the queue lanes and the
+// report outbox from disk and starts the writer and value-log GC.
+func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, core.Errorf(core.EINVALID, "%w", err)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(cfg.badgerOptions(log))
+	if err != nil {
+		return nil, core.Errorf(core.EUNAVAILABLE, "open database: %w", err)
+	}
+	s := &Store{
+		cfg:     cfg,
+		log:     log,
+		db:      db,
+		metrics: m,
+		writeCh: make(chan *op),
+		stop:    make(chan struct{}),
+	}
+	s.sched.init(s)
+	s.outbox.init()
+	if err := s.load(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.writeLoop()
+	if !cfg.InMemory && cfg.GCInterval > 0 {
+		s.wg.Add(1)
+		go s.gcLoop()
+	}
+	return s, nil
+}
+
+// load reads the counters, counts the queued messages per lane and rebuilds
+// the report heap.
+func (s *Store) load() error {
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, c := range []struct {
+			key string
+			dst *uint64
+		}{{keyQueueSeq, &s.queueSeq}, {keyReportSeq, &s.reportSeq}} {
+			it, err := txn.Get([]byte(c.key))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := it.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return errCorrupt
+				}
+				*c.dst = binary.BigEndian.Uint64(v)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+
+		// Queue lanes: count keys only; every lane starts spilled with its
+		// cursor at 0, so Next reads it back from disk in order.
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = []byte(pfxQueue)
+		it := txn.NewIterator(opts)
+		for it.Rewind(); it.Valid(); it.Next() {
+			op, prio, seq, ok := parseQueueKey(it.Item().Key())
+			if !ok {
+				s.log.Warn().Bytes("key", it.Item().KeyCopy(nil)).Msg("store: malformed queue key skipped")
+				continue
+			}
+			l := s.sched.lane(op, prio)
+			l.count++
+			l.spilled = true
+			s.queueSeq = max(s.queueSeq, seq)
+		}
+		it.Close()
+
+		opts.PrefetchValues = true
+		opts.Prefix = []byte(pfxReport)
+		it = txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != len(pfxReport)+8 {
+				continue
+			}
+			seq := binary.BigEndian.Uint64(k[len(pfxReport):])
+			var due time.Time
+			if err := it.Item().Value(func(v []byte) error {
+				var err error
+				_, due, err = decodeReport(v)
+				return err
+			}); err != nil {
+				return fmt.Errorf("report %d: %w", seq, err)
+			}
+			s.outbox.push(due, seq)
+			s.outbox.count++
+			s.reportSeq = max(s.reportSeq, seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return core.Errorf(core.EINTERNAL, "load store state: %w", err)
+	}
+	s.sched.mu.Lock()
+	for _, l := range s.sched.lanes {
+		l.gauge.Set(float64(l.count))
+	}
+	s.sched.mu.Unlock()
+	s.metrics.reports.Set(float64(s.outbox.count))
+	return nil
+}
+
+// DB returns the underlying database, for other store files that share it.
+// Their key prefixes must be registered in keys.go.
+func (s *Store) DB() *badger.DB { return s.db }
+
+// Ping reports whether the store can serve requests (readiness).
+func (s *Store) Ping() error {
+	select {
+	case <-s.stop:
+		return errClosed()
+	default:
+	}
+	if s.db.IsClosed() {
+		return errClosed()
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get([]byte(keyQueueSeq))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return core.Errorf(core.EUNAVAILABLE, "store not ready: %w", err)
+	}
+	return nil
+}
+
+// Close stops the writer (requests already taken are committed; new ones
+// get EUNAVAILABLE), stops the GC, wakes blocked Next/PendingReports
+// callers and closes the database.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		if cerr := s.db.Close(); cerr != nil {
+			err = core.Errorf(core.EINTERNAL, "close database: %w", cerr)
+		}
+	})
+	return err
+}
+
+func errClosed() error { return core.Errorf(core.EUNAVAILABLE, "store is closed") }
+
+func (s *Store) now() time.Time { return s.cfg.Now() }
+
+// gcLoop runs value-log GC periodically until Close.
+func (s *Store) gcLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		for n := 0; n < 16; n++ { // bounded: at most 16 files per round
+			err := s.db.RunValueLogGC(0.5)
+			if err != nil {
+				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+					s.log.Warn().Err(err).Msg("store: value log GC")
+				}
+				break
+			}
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// submit hands o to the writer and waits until it is committed (or failed).
+// Once taken, an operation completes even if ctx ends meanwhile.
+func (s *Store) submit(ctx context.Context, o *op) error {
+	o.done = make(chan struct{})
+	select {
+	case s.writeCh <- o:
+	case <-s.stop:
+		return errClosed()
+	case <-ctx.Done():
+		return core.Errorf(core.EUNAVAILABLE, "store write: %w", ctx.Err())
+	}
+	<-o.done
+	return o.err
+}

@@ -1,0 +1,366 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vneidgw/core"
+)
+
+// op is one write request to the group-commit writer. apply runs on the
+// writer goroutine against the batch overlay; it may register effects
+// (in-memory changes: queue lanes, outbox heap) that run only after the
+// batch is committed. If apply fails, the op's writes and effects are
+// undone and the other ops of the batch go ahead.
+type op struct {
+	items int
+	apply func(b *batch) error
+
+	err  error
+	done chan struct{}
+
+	logStart, logEnd int
+	effStart, effEnd int
+}
+
+type ovEntry struct {
+	val []byte
+	del bool
+	ttl time.Duration
+}
+
+type logEntry struct {
+	key     string
+	bkey    []byte // the same key, owned by the batch (never modified)
+	ov      ovEntry
+	prev    ovEntry
+	hadPrev bool
+}
+
+// batch is the write set of one group commit: an overlay over a read
+// snapshot taken when the batch started. Reads see earlier writes of the
+// same batch.
+type batch struct {
+	s   *Store
+	rtx *badger.Txn
+	ov  map[string]ovEntry
+	log []logEntry
+	eff []func()
+	now time.Time
+
+	// prev are the batches still being committed, oldest first: their
+	// writes may be missing from the snapshot, so reads consult them.
+	prev []*batch
+
+	queueSeq, reportSeq uint64
+	// unknownTouched lists, per phone, u/ keys written in this batch (so
+	// the phone scan can merge overlay and snapshot).
+	unknownTouched map[string][]string
+	wakeQueue      bool
+	wakeReports    bool
+}
+
+// get returns the value of key as this batch sees it. The slice must not be
+// modified.
+func (b *batch) get(key []byte) ([]byte, bool, error) {
+	if e, ok := b.ov[string(key)]; ok {
+		if e.del {
+			return nil, false, nil
+		}
+		return e.val, true, nil
+	}
+	for i := len(b.prev) - 1; i >= 0; i-- {
+		if e, ok := b.prev[i].ov[string(key)]; ok {
+			if e.del {
+				return nil, false, nil
+			}
+			return e.val, true, nil
+		}
+	}
+	it, err := b.rtx.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := it.ValueCopy(nil)
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+func (b *batch) put(key []byte, e ovEntry) {
+	k := string(key)
+	prev, had := b.ov[k]
+	b.ov[k] = e
+	b.log = append(b.log, logEntry{key: k, bkey: key, ov: e, prev: prev, hadPrev: had})
+}
+
+func (b *batch) set(key, val []byte) { b.put(key, ovEntry{val: val}) }
+
+func (b *batch) setTTL(key, val []byte, ttl time.Duration) { b.put(key, ovEntry{val: val, ttl: ttl}) }
+
+func (b *batch) del(key []byte) { b.put(key, ovEntry{del: true}) }
+
+func (b *batch) effect(f func()) { b.eff = append(b.eff, f) }
+
+// rollback undoes the log back to n entries.
+func (b *batch) rollback(n int) {
+	for i := len(b.log) - 1; i >= n; i-- {
+		e := b.log[i]
+		if e.hadPrev {
+			b.ov[e.key] = e.prev
+		} else {
+			delete(b.ov, e.key)
+		}
+	}
+	b.log = b.log[:n]
+}
+
+// inflight is a batch whose transactions are being committed.
+type inflight struct {
+	b      *batch
+	ops    []*op
+	items  int
+	start  time.Time
+	opTxn  [][2]int // first and last transaction holding each op's writes
+	txnErr []error  // per transaction, set by its callback
+	left   atomic.Int32
+	done   chan struct{} // closed when every transaction has answered
+}
+
+// maxInflight bounds the batches being committed at once: while one batch
+// waits for its fsync the writer prepares the next.
+const maxInflight = 3
+
+// writeLoop is the single writer: it takes a request, drains whatever else
+// is queued (up to MaxBatch items), applies them into one batch and starts
+// its commit; completions are handled in order (effects, then answers).
+func (s *Store) writeLoop() {
+	defer s.wg.Done()
+	var pending []*inflight
+	stopping := false
+	for {
+		if stopping && len(pending) == 0 {
+			return
+		}
+		var doneCh <-chan struct{}
+		if len(pending) > 0 {
+			doneCh = pending[0].done
+		}
+		in := s.writeCh
+		if stopping || len(pending) >= maxInflight {
+			in = nil
+		}
+		select {
+		case first := <-in:
+			ops := []*op{first}
+			items := first.items
+		drain:
+			for items < s.cfg.MaxBatch {
+				select {
+				case o := <-s.writeCh:
+					ops = append(ops, o)
+					items += o.items
+				default:
+					break drain
+				}
+			}
+			prev := make([]*batch, len(pending))
+			for i, f := range pending {
+				prev[i] = f.b
+			}
+			pending = append(pending, s.startBatch(ops, items, prev))
+		case <-doneCh:
+			s.finishBatch(pending[0])
+			pending[0] = nil
+			pending = pending[1:]
+		case <-s.stop:
+			stopping = true
+		}
+	}
+}
+
+// startBatch applies ops into a new batch and starts committing it.
+func (s *Store) startBatch(ops []*op, items int, prev []*batch) *inflight {
+	f := &inflight{ops: ops, items: items, start: time.Now(), done: make(chan struct{})}
+	rtx := s.db.NewTransaction(false)
+	b := &batch{
+		s:         s,
+		rtx:       rtx,
+		prev:      prev,
+		ov:        make(map[string]ovEntry, items*4),
+		log:       make([]logEntry, 0, items*4),
+		now:       s.now(),
+		queueSeq:  s.queueSeq,
+		reportSeq: s.reportSeq,
+	}
+	f.b = b
+	for _, o := range ops {
+		o.logStart, o.effStart = len(b.log), len(b.eff)
+		qs, rs := b.queueSeq, b.reportSeq
+		wq, wr := b.wakeQueue, b.wakeReports
+		if err := o.apply(b); err != nil {
+			o.err = err
+			b.rollback(o.logStart)
+			b.eff = b.eff[:o.effStart]
+			b.queueSeq, b.reportSeq = qs, rs
+			b.wakeQueue, b.wakeReports = wq, wr
+		}
+		o.logEnd, o.effEnd = len(b.log), len(b.eff)
+	}
+	rtx.Discard()
+	b.rtx, b.prev = nil, nil
+	counters := len(b.log)
+	if b.queueSeq != s.queueSeq {
+		b.set([]byte(keyQueueSeq), binary.BigEndian.AppendUint64(nil, b.queueSeq))
+	}
+	if b.reportSeq != s.reportSeq {
+		b.set([]byte(keyReportSeq), binary.BigEndian.AppendUint64(nil, b.reportSeq))
+	}
+	// Numbers handed out stay used even if the commit fails.
+	s.queueSeq, s.reportSeq = b.queueSeq, b.reportSeq
+	s.commit(f, counters)
+	return f
+}
+
+// finishBatch runs after every transaction of f answered: effects of the
+// committed ops in order, wake-ups, then every waiter.
+func (s *Store) finishBatch(f *inflight) {
+	var firstErr error
+	for _, e := range f.txnErr {
+		if e != nil {
+			firstErr = e
+			break
+		}
+	}
+	s.metrics.batchItems.Observe(float64(f.items))
+	s.metrics.commitSeconds.Observe(time.Since(f.start).Seconds())
+	if firstErr != nil {
+		s.metrics.commitErrors.Inc()
+		s.log.Error().Err(firstErr).Int("ops", len(f.ops)).Msg("store: commit failed")
+	}
+	b := f.b
+	for i, o := range f.ops {
+		if o.err != nil {
+			continue
+		}
+		var err error
+		for t := f.opTxn[i][0]; t <= f.opTxn[i][1] && err == nil; t++ {
+			err = f.txnErr[t]
+		}
+		if err != nil {
+			if errors.Is(err, badger.ErrDBClosed) {
+				o.err = errClosed()
+			} else {
+				o.err = core.Errorf(core.EUNAVAILABLE, "store commit: %w", err)
+			}
+			continue
+		}
+		for _, fn := range b.eff[o.effStart:o.effEnd] {
+			fn()
+		}
+	}
+	if b.wakeQueue {
+		s.sched.wake()
+	}
+	if b.wakeReports {
+		s.outbox.wake()
+	}
+	for _, o := range f.ops {
+		close(o.done)
+	}
+}
+
+// commit writes the batch log in as few transactions as fit Badger's batch
+// limits, splitting only between ops (an op larger than a transaction is
+// split inside, losing its atomicity), and commits them asynchronously.
+func (s *Store) commit(f *inflight, counters int) {
+	b := f.b
+	f.opTxn = make([][2]int, len(f.ops))
+	maxSize := s.db.MaxBatchSize() * 9 / 10
+	maxCount := s.db.MaxBatchCount() * 9 / 10
+	var txns []*badger.Txn
+	txn := s.db.NewTransaction(true)
+	var size, count int64
+	var setErr error
+	next := func() {
+		txns = append(txns, txn)
+		txn = s.db.NewTransaction(true)
+		size, count = 0, 0
+	}
+	entrySize := func(e *logEntry) int64 { return int64(len(e.key)+len(e.ov.val)) + 12 }
+	write := func(e *logEntry) {
+		if setErr != nil {
+			return
+		}
+		for try := 0; try < 2; try++ {
+			var err error
+			if e.ov.del {
+				err = txn.Delete(e.bkey)
+			} else {
+				be := badger.NewEntry(e.bkey, e.ov.val)
+				if e.ov.ttl > 0 {
+					be = be.WithTTL(e.ov.ttl)
+				}
+				err = txn.SetEntry(be)
+			}
+			if errors.Is(err, badger.ErrTxnTooBig) && count > 0 {
+				next()
+				continue
+			}
+			if err != nil {
+				setErr = err
+				return
+			}
+			size += entrySize(e)
+			count++
+			return
+		}
+	}
+	for i, o := range f.ops {
+		f.opTxn[i][0] = len(txns)
+		if o.logEnd > o.logStart {
+			var sz int64
+			for j := o.logStart; j < o.logEnd; j++ {
+				sz += entrySize(&b.log[j])
+			}
+			n := int64(o.logEnd - o.logStart)
+			if count > 0 && (size+sz > maxSize || count+n > maxCount) {
+				next()
+			}
+			for j := o.logStart; j < o.logEnd; j++ {
+				write(&b.log[j])
+			}
+		}
+		f.opTxn[i][1] = len(txns)
+	}
+	for j := counters; j < len(b.log); j++ {
+		write(&b.log[j])
+	}
+	txns = append(txns, txn)
+	f.txnErr = make([]error, len(txns))
+	f.left.Store(int32(len(txns)))
+	for i, t := range txns {
+		if setErr != nil {
+			t.Discard()
+			f.txnErr[i] = setErr
+			if f.left.Add(-1) == 0 {
+				close(f.done)
+			}
+			continue
+		}
+		t.CommitWith(func(err error) {
+			f.txnErr[i] = err
+			if f.left.Add(-1) == 0 {
+				close(f.done)
+			}
+		})
+	}
+}

@@ -1,0 +1,271 @@
+package gateway
+
+import (
+	"sync"
+	"time"
+
+	"vneidgw/core"
+)
+
+// outcomeKind is what became of one part (or a standalone event).
+type outcomeKind uint8
+
+const (
+	okSubmitted outcomeKind = iota + 1 // submit_sm_resp OK
+	okUnknown                          // no response (timeout or connection lost): never resent
+	okRetry                            // temporary status: the part goes back to the queue
+	okFinal                            // permanent status: the message is rejected
+	okNotSent                          // never handed to a session: back to the queue
+	okLate                             // submit_sm_resp after the timeout
+	okEvent                            // a ready event (expired, encoding)
+)
+
+// outcome is pushed by senders and sessions, consumed by the completer.
+type outcome struct {
+	kind   outcomeKind
+	ms     *msgState
+	part   int // 0-based
+	status CommandStatus
+	smscID string
+	reason string
+	sentAt time.Time
+	at     time.Time
+	token  bool // holds an unsettled slot, freed once recorded
+
+	lateMsgID string
+	ev        *core.Event
+}
+
+// msgState follows one leased message until every sent part has an
+// outcome. The sender fills it before the first part goes out; after that
+// only the completer touches it (and the message).
+type msgState struct {
+	m         *core.Message
+	sendIdx   []int
+	remaining int
+	res       []outcome
+}
+
+// outbox is an unbounded hand-off from the reader/sender to the completer:
+// pushing never blocks the reader. The unsettled semaphore bounds it.
+type outbox struct {
+	mu     sync.Mutex
+	items  []outcome
+	spare  []outcome
+	notify chan struct{}
+}
+
+func (o *outbox) push(x outcome) {
+	o.mu.Lock()
+	o.items = append(o.items, x)
+	o.mu.Unlock()
+	select {
+	case o.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (o *outbox) take() []outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	items := o.items
+	o.items = o.spare[:0]
+	o.spare = nil
+	return items
+}
+
+func (o *outbox) giveBack(items []outcome) {
+	clear(items)
+	o.mu.Lock()
+	if o.spare == nil {
+		o.spare = items[:0]
+	}
+	o.mu.Unlock()
+}
+
+type retryItem struct {
+	m  *core.Message
+	at time.Time
+}
+
+// completer turns outcomes into batched Queue.Record calls and Retry.
+func (b *bind) completer(stop <-chan struct{}) {
+	for {
+		select {
+		case <-b.outbox.notify:
+		case <-stop:
+			if items := b.outbox.take(); len(items) > 0 {
+				b.complete(items)
+			}
+			return
+		}
+		items := b.outbox.take()
+		b.complete(items)
+		b.outbox.giveBack(items)
+	}
+}
+
+func (b *bind) complete(items []outcome) {
+	now := time.Now()
+	var events []core.Event
+	var retries []retryItem
+	tokens := 0
+	for i := range items {
+		o := &items[i]
+		if o.token {
+			tokens++
+		}
+		switch o.kind {
+		case okEvent:
+			if o.ev.Kind == core.EventExpired {
+				b.mExpired.Inc()
+			} else {
+				b.mRejected.Inc()
+			}
+			events = append(events, *o.ev)
+			continue
+		case okLate:
+			b.mLate.Inc()
+			ev := core.Event{MessageID: o.lateMsgID, Part: o.part + 1, Operator: b.op.name, Bind: b.cfg.Name,
+				SMSCID: o.smscID, SMPPStatus: uint32(o.status), At: o.at}
+			if o.status == StatusOK {
+				ev.Kind = core.EventSubmitted
+				b.mParts.Inc()
+			} else {
+				// the part is not resent (its lease has ended): rejected
+				ev.Kind, ev.ErrorCode = core.EventRejected, "late_"+statusCode(o.status)
+			}
+			b.log.Info().Str("message_id", o.lateMsgID).Int("part", o.part+1).Msg("late submit_sm_resp")
+			events = append(events, ev)
+			continue
+		case okSubmitted:
+			b.mOK.Inc()
+			b.mParts.Inc()
+			b.mSubmitDur.Observe(o.at.Sub(o.sentAt).Seconds())
+			b.noteAccepted()
+		case okUnknown:
+			b.mUnknown.Inc()
+		case okRetry:
+			if o.status.Throttled() {
+				b.mThrottled.Inc()
+			} else {
+				b.mRetry.Inc()
+			}
+			b.mSubmitDur.Observe(o.at.Sub(o.sentAt).Seconds())
+		case okFinal:
+			b.mRejected.Inc()
+			b.mSubmitDur.Observe(o.at.Sub(o.sentAt).Seconds())
+		}
+		ms := o.ms
+		ms.res[o.part] = *o
+		ms.remaining--
+		if ms.remaining == 0 {
+			events, retries = b.finish(ms, now, events, retries)
+		}
+	}
+	if len(events) > 0 {
+		if err := b.record(events); err != nil {
+			b.log.Error().Err(err).Int("events", len(events)).Msg("outcomes not recorded")
+		}
+	}
+	for _, r := range retries {
+		b.g.q.Retry(r.m, r.at)
+	}
+	for range tokens {
+		<-b.unsettled
+	}
+}
+
+// finish decides the fate of a message whose sent parts all have an
+// outcome: record what the SMSC took, then retry or reject.
+func (b *bind) finish(ms *msgState, now time.Time, events []core.Event, retries []retryItem) ([]core.Event, []retryItem) {
+	m := ms.m
+	var final, temp *outcome
+	throttled, notSent, allOK := false, false, true
+	base := core.Event{MessageID: m.ID, Operator: b.op.name, Bind: b.cfg.Name, At: now}
+	for _, i := range ms.sendIdx {
+		o := &ms.res[i]
+		ev := base
+		ev.Part = i + 1
+		switch o.kind {
+		case okSubmitted:
+			ev.Kind, ev.SMSCID = core.EventSubmitted, o.smscID
+			m.Parts[i] = core.PartState{Status: core.StatusSubmitted, SMSCID: o.smscID}
+			events = append(events, ev)
+		case okUnknown:
+			allOK = false
+			ev.Kind, ev.ErrorCode = core.EventUnknown, o.reason
+			m.Parts[i].Status = core.StatusUnknown
+			events = append(events, ev)
+		case okFinal:
+			allOK = false
+			if final == nil {
+				final = o
+			}
+		case okRetry:
+			allOK = false
+			if o.status.Throttled() {
+				throttled = true
+			} else if temp == nil {
+				temp = o
+			}
+		case okNotSent:
+			allOK = false
+			notSent = true
+		}
+	}
+	if allOK && !m.CreatedAt.IsZero() {
+		b.mAcceptToSubmit.Observe(now.Sub(m.CreatedAt).Seconds())
+	}
+	reject := func(o *outcome, code string) []core.Event {
+		ev := base
+		ev.Kind, ev.Part, ev.SMPPStatus, ev.ErrorCode = core.EventRejected, o.part+1, uint32(o.status), code
+		return append(events, ev)
+	}
+	switch {
+	case final != nil:
+		return reject(final, statusCode(final.status)), retries
+	case temp != nil:
+		m.Attempts++
+		if m.Attempts >= b.g.cfg.MaxAttempts {
+			return reject(temp, "max_attempts"), retries
+		}
+		return events, append(retries, retryItem{m, now.Add(backoff(b.g.cfg.RetryMin, b.g.cfg.RetryMax, m.Attempts))})
+	case throttled:
+		return events, append(retries, retryItem{m, now.Add(b.throttleBackoff())})
+	case notSent:
+		return events, append(retries, retryItem{m, now})
+	}
+	return events, retries
+}
+
+// record writes events, retrying a failed Record twice.
+func (b *bind) record(events []core.Event) error {
+	var err error
+	for attempt := range 3 {
+		ctx, cancel := b.recordCtx()
+		err = b.g.q.Record(ctx, events)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		b.log.Warn().Err(err).Int("attempt", attempt+1).Msg("record failed")
+		time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
+	}
+	return err
+}
+
+// statusCode is the ErrorCode text of an SMPP status, e.g. "smpp_0x0B".
+func statusCode(s CommandStatus) string {
+	const hex = "0123456789ABCDEF"
+	v := uint32(s)
+	if v <= 0xFF {
+		return "smpp_0x" + string([]byte{hex[v>>4], hex[v&15]})
+	}
+	out := []byte("smpp_0x00000000")
+	for i := 14; i >= 7; i-- {
+		out[i] = hex[v&15]
+		v >>= 4
+	}
+	return string(out)
+}

@@ -1,0 +1,152 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+const benchLines = 10_000
+
+// benchBody returns benchLines valid approval lines with ids from
+// from*benchLines, so every iteration submits new applications.
+func benchBody(from int) []byte {
+	var b bytes.Buffer
+	b.Grow(benchLines * 200)
+	for i := from * benchLines; i < (from+1)*benchLines; i++ {
+		fmt.Fprintf(&b, `{"application_id":"B-%08d","id_number":"001090%06d","full_name":"Nguyễn Văn An","date_of_birth":"1990-05-17","sex":"male","phone":"0912%06d","level":2}`+"\n",
+			i, i%1_000_000, i%1_000_000)
+	}
+	return b.Bytes()
+}
+
+// serveDirect runs one request through h without a network.
+func serveDirect(h fasthttp.RequestHandler, req *fasthttp.Request) *fasthttp.RequestCtx {
+	var ctx fasthttp.RequestCtx
+	ctx.Init(req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+	h(&ctx)
+	return &ctx
+}
+
+// BenchmarkNDJSONApprovals: a 10,000-line upload through Handler() with
+// the store of openStore (the real Badger store on a temp dir).
+func BenchmarkNDJSONApprovals(b *testing.B) {
+	e := newEnv(b, Config{}, nil)
+	h := e.srv.Handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := startCPU()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cpu.pause()
+		body := benchBody(i)
+		var req fasthttp.Request
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("/api/v1/approvals")
+		req.Header.SetContentType(ndjsonType)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.SetBody(body)
+		b.SetBytes(int64(len(body)))
+		b.StartTimer()
+		cpu.resume()
+		ctx := serveDirect(h, &req)
+		if ctx.Response.StatusCode() != 202 || !bytes.Contains(ctx.Response.Body(), []byte(`"accepted":10000,`)) {
+			b.Fatalf("%d %.300s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	b.ReportMetric(float64(benchLines*b.N)/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64(benchLines*b.N)/cpu.seconds(), "lines/cpu-s")
+}
+
+// BenchmarkNDJSONParseValidate: the bulk hot path without storage: line
+// splitting, JSON decoding and core validation of 10,000 lines.
+func BenchmarkNDJSONParseValidate(b *testing.B) {
+	body := benchBody(0)
+	submit := validatingSubmit()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := startCPU()
+	for i := 0; i < b.N; i++ {
+		sum, err := processNDJSON(context.Background(), body, DefaultMaxNDJSONLines, "c", submit)
+		if err != nil || sum.Rejected != 0 {
+			b.Fatal(err, sum.Errors)
+		}
+	}
+	b.ReportMetric(float64(benchLines*b.N)/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64(benchLines*b.N)/cpu.seconds(), "lines/cpu-s")
+}
+
+// BenchmarkNoticeSingle: one POST /api/v1/messages per message through
+// Handler(), from parallel callers (their writes are grouped by the store).
+func BenchmarkNoticeSingle(b *testing.B) {
+	e := newEnv(b, Config{}, nil)
+	h := e.srv.Handler()
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var req fasthttp.Request
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("/api/v1/messages")
+		req.Header.SetContentType("application/json")
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.SetBodyString(`{"to":"0912345678","text":"Ma xac thuc cua ban da duoc gui lai.","reference":"bench"}`)
+		for pb.Next() {
+			req.Header.Set("Idempotency-Key", "bench-"+strconv.FormatInt(n.Add(1), 10))
+			ctx := serveDirect(h, &req)
+			if ctx.Response.StatusCode() != 202 {
+				b.Errorf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// cpuMeter measures the process's CPU time (user+system, all threads), so
+// a benchmark can report a rate per CPU-second that holds on a busy
+// machine where wall time does not.
+type cpuMeter struct {
+	total   time.Duration
+	started time.Duration
+	running bool
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU() *cpuMeter { return &cpuMeter{started: processCPU(), running: true} }
+
+func (c *cpuMeter) pause() {
+	if c.running {
+		c.total += processCPU() - c.started
+		c.running = false
+	}
+}
+
+func (c *cpuMeter) resume() {
+	if !c.running {
+		c.started = processCPU()
+		c.running = true
+	}
+}
+
+func (c *cpuMeter) seconds() float64 {
+	c.pause()
+	return max(c.total.Seconds(), 1e-9)
+}
