@@ -14,7 +14,7 @@ import (
 )
 
 func TestOTPConfigChecks(t *testing.T) {
-	e := newEnv(t)
+	e := newActEnv(t)
 	key := []byte("0123456789abcdef0123456789abcdef")
 	for _, tc := range []struct {
 		name string
@@ -38,7 +38,7 @@ func TestOTPConfigChecks(t *testing.T) {
 }
 
 func TestOTPIssueVerify(t *testing.T) {
-	e := newEnv(t)
+	e := newActEnv(t)
 	ctx := context.Background()
 	if err := e.otp.Issue(ctx, "0912345678", core.OTPAPI, "1.2.3.4"); err != nil {
 		t.Fatal(err)
@@ -72,7 +72,7 @@ func TestOTPIssueVerify(t *testing.T) {
 }
 
 func TestOTPExpiryAndResend(t *testing.T) {
-	e := newEnv(t)
+	e := newActEnv(t)
 	ctx := context.Background()
 	if err := e.otp.Issue(ctx, phoneA, core.OTPAPI, ""); err != nil {
 		t.Fatal(err)
@@ -107,14 +107,14 @@ func TestOTPExpiryAndResend(t *testing.T) {
 }
 
 func TestOTPBurnsAfterMaxAttempts(t *testing.T) {
-	e := newEnv(t)
+	e := newActEnv(t)
 	ctx := context.Background()
 	if err := e.otp.Issue(ctx, phoneA, core.OTPAPI, ""); err != nil {
 		t.Fatal(err)
 	}
 	code := e.sms.lastCode(t, phoneA)
 	for i := 0; i < 5; i++ {
-		if err := e.otp.Verify(ctx, phoneA, core.OTPAPI, wrong(code), ""); core.ErrorCode(err) != core.EINVALID {
+		if err := e.otp.Verify(ctx, phoneA, core.OTPAPI, wrongCode(code), ""); core.ErrorCode(err) != core.EINVALID {
 			t.Fatal(err)
 		}
 	}
@@ -142,7 +142,7 @@ func TestOTPDailyCaps(t *testing.T) {
 		{"per client", func(c *core.OTPConfig) { c.DailyPerClient = 4 }, func(i int) string { return fmt.Sprintf("849%08d", 10000000+i) }, func(int) string { return "10.9.9.9" }, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(o *core.OTPConfig, _ *core.ActivationConfig) { tc.cfg(o) })
+			e := newActEnv(t, func(o *core.OTPConfig, _ *core.ActivationConfig) { tc.cfg(o) })
 			ctx := context.Background()
 			sent := 0
 			for i := 0; i < 10; i++ {
@@ -167,7 +167,7 @@ func TestOTPDailyCaps(t *testing.T) {
 		})
 	}
 	t.Run("per id number", func(t *testing.T) {
-		e := newEnv(t, func(o *core.OTPConfig, _ *core.ActivationConfig) { o.DailyPerIDNumber = 2 })
+		e := newActEnv(t, func(o *core.OTPConfig, _ *core.ActivationConfig) { o.DailyPerIDNumber = 2 })
 		ctx := context.Background()
 		e.addApp(t, idA, phoneA)
 		// Unknown pairs count against the ID number too: the cap does not
@@ -184,7 +184,7 @@ func TestOTPDailyCaps(t *testing.T) {
 }
 
 func TestOTPSMSFailureFreesTheCoolDown(t *testing.T) {
-	e := newEnv(t)
+	e := newActEnv(t)
 	ctx := context.Background()
 	e.sms.fail = true
 	if err := e.otp.Issue(ctx, phoneA, core.OTPAPI, ""); core.ErrorCode(err) != core.EUNAVAILABLE {
@@ -200,7 +200,7 @@ func TestOTPSMSFailureFreesTheCoolDown(t *testing.T) {
 // counted exactly (MaxAttempts compared, the rest find no live code), and
 // of many concurrent right answers exactly one wins.
 func TestOTPConcurrentGuesses(t *testing.T) {
-	e := newEnv(t)
+	e := newActEnv(t)
 	ctx := context.Background()
 	if err := e.otp.Issue(ctx, phoneA, core.OTPAPI, ""); err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func TestOTPConcurrentGuesses(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = e.otp.Verify(ctx, phoneA, core.OTPAPI, wrong(code), "")
+			_ = e.otp.Verify(ctx, phoneA, core.OTPAPI, wrongCode(code), "")
 		}()
 	}
 	wg.Wait()
@@ -251,7 +251,7 @@ func TestOTPConcurrentGuesses(t *testing.T) {
 // (three purposes: ≤ 7.5·10⁻⁵), about one success in 110 years of daily
 // attempts.
 func TestOTPBruteForceDay(t *testing.T) {
-	e := newEnv(t)
+	e := newActEnv(t)
 	ctx := context.Background()
 	cfg := e.otp.Config()
 	rng := mrand.New(mrand.NewPCG(1, 2))
@@ -303,7 +303,7 @@ func TestOTPBruteForceDay(t *testing.T) {
 // with Badger on a temporary directory (every issue is a new phone, so no
 // cool-down): go test -run=^$ -bench=OTPIssueVerify ./core/
 func BenchmarkOTPIssueVerify(b *testing.B) {
-	e := newEnv(b, func(o *core.OTPConfig, _ *core.ActivationConfig) {
+	e := newActEnv(b, func(o *core.OTPConfig, _ *core.ActivationConfig) {
 		o.DailyPerPhone, o.DailyPerClient = 1<<30, 1<<30
 	})
 	ctx := context.Background()

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
+
+	"vneidgw/core"
 )
 
 // Bind states as reported by Binds.
@@ -54,6 +56,9 @@ type bind struct {
 	ussdWG    sync.WaitGroup
 	bufs      sync.Pool
 
+	evBuf    []core.Event // completer-owned scratch
+	retryBuf []retryItem
+
 	runCtx  context.Context // cancelled at shutdown
 	baseCtx context.Context // runCtx without its cancellation, for Record
 
@@ -69,9 +74,9 @@ type bind struct {
 
 	// cached metric children
 	mOK, mThrottled, mRetry, mRejected, mUnknown, mLate, mExpired prometheus.Counter
-	mParts                                                       prometheus.Counter
-	mSubmitDur, mAcceptToSubmit                                  prometheus.Observer
-	mGenericNacks                                                prometheus.Counter
+	mParts                                                        prometheus.Counter
+	mSubmitDur, mAcceptToSubmit                                   prometheus.Observer
+	mGenericNacks                                                 prometheus.Counter
 }
 
 func newBind(g *Gateway, op *operator, cfg BindConfig) *bind {

@@ -107,8 +107,7 @@ func (b *bind) completer(stop <-chan struct{}) {
 
 func (b *bind) complete(items []outcome) {
 	now := time.Now()
-	var events []core.Event
-	var retries []retryItem
+	events, retries := b.evBuf[:0], b.retryBuf[:0]
 	tokens := 0
 	for i := range items {
 		o := &items[i]
@@ -164,13 +163,16 @@ func (b *bind) complete(items []outcome) {
 		}
 	}
 	if len(events) > 0 {
-		if err := b.record(events); err != nil {
+		if err := b.recordPersistent(events); err != nil {
 			b.log.Error().Err(err).Int("events", len(events)).Msg("outcomes not recorded")
 		}
 	}
 	for _, r := range retries {
 		b.g.q.Retry(r.m, r.at)
 	}
+	clear(events)
+	clear(retries)
+	b.evBuf, b.retryBuf = events[:0], retries[:0]
 	for range tokens {
 		<-b.unsettled
 	}
@@ -253,6 +255,23 @@ func (b *bind) record(events []core.Event) error {
 		time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 	}
 	return err
+}
+
+// recordPersistent records the completer's events, retrying with
+// back-off as long as the gateway runs (the unsettled tokens it holds
+// meanwhile stop the sender: no new submits while outcomes cannot be
+// stored); after shutdown it gives up after three attempts.
+func (b *bind) recordPersistent(events []core.Event) error {
+	for n := 1; ; n++ {
+		err := b.record(events)
+		if err == nil || b.runCtx.Err() != nil {
+			return err
+		}
+		b.log.Error().Err(err).Int("round", n).Msg("outcomes not recorded yet, retrying")
+		if !sleepCtx(b.runCtx, backoff(b.g.cfg.RetryMin, b.g.cfg.RetryMax, n)) {
+			return b.record(events)
+		}
+	}
 }
 
 // statusCode is the ErrorCode text of an SMPP status, e.g. "smpp_0x0B".

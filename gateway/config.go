@@ -23,6 +23,10 @@ type Config struct {
 	RetryMin     time.Duration // back-off after a throttle / system error (default 200ms)
 	RetryMax     time.Duration // back-off cap (default 30s)
 	USSDTimeout  time.Duration // deadline of one USSDHandler call (default 5s)
+	// ResendOnDrop: parts outstanding when a connection drops go back to
+	// the queue and are resent (at least once: duplicates bounded by the
+	// window) instead of becoming unknown (at most once, the default).
+	ResendOnDrop bool
 }
 
 // OperatorConfig is one mobile operator and its SMPP binds.
@@ -55,8 +59,8 @@ func (c *Config) Validate() error {
 	if c.Sender == "" {
 		c.Sender = "VneID"
 	}
-	if len(c.Sender) > 20 {
-		return bad("sender", "longer than 20 characters")
+	if len(c.Sender) > 11 {
+		return bad("sender", "an alphanumeric sender has at most 11 characters")
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5

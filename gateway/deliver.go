@@ -91,7 +91,7 @@ func parseDeliverSM(frame []byte) (inboundSM, error) {
 	if len(b) < 2 {
 		return in, errShortPDU
 	}
-	b = b[2:] // protocol_id, priority_flag
+	b = b[2:]                // protocol_id, priority_flag
 	if _, ok = cstr(); !ok { // schedule_delivery_time
 		return in, errShortPDU
 	}

@@ -8,16 +8,18 @@
 // PDUs are encoded by wire.go. It never decides business rules: messages come
 // from the queue already routed and encoded text comes from core.EncodeText.
 //
-// Delivery semantics. A part is "possibly sent" once its submit_sm is handed
-// to a bound session. From then on it is never resent: if no submit_sm_resp
-// arrives within ResponseTimeout, or the connection drops before the
-// response, the part is recorded as core.EventUnknown and settled later by its
-// delivery receipt (or by a late submit_sm_resp, which is still matched for a
-// while after the timeout). Parts that were never handed to a session (bind
-// down, shutdown, throttling) go back to the queue with Retry, and a retry
-// sends only the parts still queued. So nothing is sent twice by the gateway
-// itself; after a crash the store re-leases messages whose parts were not
-// yet recorded, which bounds duplicates by the in-flight window.
+// Delivery semantics. A part is "possibly sent" once its submit_sm is
+// handed to a bound session, and from then on it is never resent on a live
+// connection: without a submit_sm_resp within ResponseTimeout it is recorded
+// as core.EventUnknown and settled later by its delivery receipt or by a
+// late submit_sm_resp (timed-out sequence numbers are remembered for
+// max(10×ResponseTimeout, 1 min)). When a connection drops, parts whose
+// frames the writer never took go back to the queue; the others become
+// unknown immediately (at most once: the SMSC may have them, and a DLR
+// settles them), or, with Config.ResendOnDrop, go back to the queue too (at
+// least once, duplicates bounded by the window). Parts never handed to a
+// session (bind down, shutdown, throttling, system errors) go back with
+// Queue.Retry, and a retry or a restart sends only the parts still queued.
 //
 // Goroutines: Gateway.Run owns one goroutine per bind; each bind owns its
 // connection loop, its sender, its completer (which batches outcomes into

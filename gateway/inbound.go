@@ -6,7 +6,6 @@ import (
 	"errors"
 	"time"
 
-
 	"vneidgw/core"
 )
 
@@ -56,8 +55,11 @@ func (s *session) inboundWorker() {
 func (s *session) handleInbound(frames [][]byte) {
 	b := s.b
 	now := time.Now()
-	var events []core.Event
-	var acks []uint32
+	events, acks := s.evBuf[:0], s.ackBuf[:0]
+	defer func() {
+		clear(events)
+		s.evBuf, s.ackBuf = events[:0], acks[:0]
+	}()
 	for _, frame := range frames {
 		h := parseHeader(frame)
 		in, err := parseDeliverSM(frame)

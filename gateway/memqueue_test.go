@@ -29,6 +29,7 @@ type memQueue struct {
 	// hooks
 	recordGate  chan struct{} // if set, Record of DLR events waits for it
 	recordErr   error
+	recordFails int             // fail this many Record calls first
 	submittedBy map[partKey]int // EventSubmitted count per part
 }
 
@@ -185,6 +186,10 @@ func (q *memQueue) Record(ctx context.Context, events []core.Event) error {
 	defer q.mu.Unlock()
 	if q.recordErr != nil {
 		return q.recordErr
+	}
+	if q.recordFails > 0 {
+		q.recordFails--
+		return core.Errorf(core.EUNAVAILABLE, "store busy")
 	}
 	for _, e := range events {
 		q.events = append(q.events, e)

@@ -137,7 +137,7 @@ func (b *bind) sendMessage(ctx context.Context, s *session, m *core.Message) {
 // returns an error only if the part was certainly not handed to the
 // session (the caller then reports it not sent).
 func (b *bind) submitPart(ctx context.Context, s *session, ms *msgState, part int, p *submitSM) error {
-	if !b.waitPause(ctx, s) {
+	if ctx.Err() != nil || !b.waitPause(ctx, s) {
 		return errNotSent
 	}
 	if b.limiter != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"vneidgw/core"
 )
 
 var (
@@ -81,6 +83,8 @@ type session struct {
 	window  chan struct{}
 	lastRx  atomic.Int64
 	inbound chan []byte
+	evBuf   []core.Event // inbound-worker-owned scratch
+	ackBuf  []uint32
 	wg      sync.WaitGroup
 }
 
@@ -198,8 +202,29 @@ func (s *session) wait() {
 	s.inflight = map[uint32]*pendingReq{}
 	s.nSubmits = 0
 	s.mu.Unlock()
+	// Frames the writer never took were certainly not sent: those parts
+	// go back to the queue instead of becoming unknown.
+	for more := true; more; {
+		select {
+		case fb := <-s.wq:
+			if h := parseHeader(*fb); h.ID == cmdSubmitSM {
+				if p, ok := pend[h.Seq]; ok && p.kind == reqSubmit {
+					delete(pend, h.Seq)
+					s.b.outbox.push(outcome{ms: p.ms, part: p.part, kind: okNotSent, token: true})
+				}
+			}
+			s.b.putBuf(fb)
+		default:
+			more = false
+		}
+	}
 	now := time.Now()
-	for _, p := range pend {
+	for seq, p := range pend {
+		if p.kind == reqSubmit && s.b.g.cfg.ResendOnDrop {
+			delete(pend, seq)
+			s.b.outbox.push(outcome{ms: p.ms, part: p.part, kind: okNotSent, token: true})
+			continue
+		}
 		s.settleGone(p, now, "connection_lost")
 	}
 	s.b.m.windowInUse.WithLabelValues(s.b.op.name, s.b.cfg.Name).Set(0)

@@ -508,3 +508,22 @@ func TestUSSDScripted(t *testing.T) {
 }
 
 func newBufReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// Outcomes that cannot be recorded are retried until the store takes them;
+// nothing is resent meanwhile.
+func TestRecordFailureIsRetried(t *testing.T) {
+	p := newPeer(t)
+	q := newMemQueue()
+	q.recordFails = 5
+	g := newTestGateway(t, oneBind(p, nil), q)
+	q.put(newMsg("m1", "viettel", core.KindNotice, "hello"))
+	startGateway(t, g)
+	c := p.accept(t)
+	s, _ := c.submit()
+	c.respond(s, StatusOK, "X1")
+	q.waitDone(t, 1, 10*time.Second)
+	c.nothing(100 * time.Millisecond)
+	if ev := q.eventsOf(core.EventSubmitted); len(ev) != 1 || ev[0].SMSCID != "X1" {
+		t.Fatalf("events %+v", ev)
+	}
+}

@@ -124,6 +124,7 @@ func TestSimReconnectUnderLoad(t *testing.T) {
 	if unknown > 2*2*window {
 		t.Fatalf("%d unknown parts", unknown)
 	}
+	t.Logf("parts %d, unknown %d, sim duplicates %d, binds %d", parts, unknown, st.Duplicates, st.Binds)
 	if len(q.leased) != 0 {
 		t.Fatalf("%d leases open", len(q.leased))
 	}
@@ -411,7 +412,54 @@ func TestSimShutdownEndsEveryLease(t *testing.T) {
 	if len(q.leased) != 0 {
 		t.Fatalf("%d leases still open after Run returned", len(q.leased))
 	}
+	deadline := time.Now().Add(3 * time.Second)
+	for sim.Stats().BoundNow != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the simulator notices the close asynchronously
+	}
 	if st := sim.Stats(); st.Duplicates != 0 || st.BoundNow != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// The SMSC closing the connection on a submit it never answers: that part
+// is unknown, the rest goes out after the reconnect.
+func TestSimDropAfterSubmits(t *testing.T) {
+	sim := startSim(t, smscsim.Config{Faults: smscsim.Faults{DropAfterSubmits: 50}})
+	q := newMemQueue()
+	const n = 120
+	parts := putMessages(q, "viettel", "x", n)
+	g := newTestGateway(t, simConfig(sim, func(b *BindConfig) { b.Window = 8 }), q)
+	startGateway(t, g)
+	q.waitDone(t, n, 20*time.Second)
+	st := sim.Stats()
+	unknown := len(q.eventsOf(core.EventUnknown))
+	q.mu.Lock()
+	submitted := len(q.submittedBy)
+	q.mu.Unlock()
+	if submitted+unknown != parts || unknown == 0 || st.Binds < 2 || st.Duplicates > uint64(8*st.Binds) {
+		t.Fatalf("submitted %d unknown %d parts %d stats %+v", submitted, unknown, parts, st)
+	}
+	t.Logf("parts %d, unknown %d, stats %+v", parts, unknown, st)
+}
+
+// With ResendOnDrop, parts outstanding at a drop are resent: every message
+// arrives, duplicates stay within the window per drop.
+func TestSimDropResendOnDrop(t *testing.T) {
+	sim := startSim(t, smscsim.Config{Faults: smscsim.Faults{DropAfterSubmits: 50}})
+	q := newMemQueue()
+	const n, window = 120, 8
+	putMessages(q, "viettel", "y", n)
+	cfg := simConfig(sim, func(b *BindConfig) { b.Window = window })
+	cfg.ResendOnDrop = true
+	g := newTestGateway(t, cfg, q)
+	startGateway(t, g)
+	q.waitDone(t, n, 20*time.Second)
+	if err := sim.WaitMessages(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	st := sim.Stats()
+	if len(q.eventsOf(core.EventUnknown)) != 0 || st.Duplicates > uint64(window*st.Binds) {
+		t.Fatalf("unknown %d stats %+v", len(q.eventsOf(core.EventUnknown)), st)
+	}
+	t.Logf("stats %+v", st)
 }

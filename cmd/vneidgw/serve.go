@@ -83,7 +83,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("configuration: operators: %w", err)
 	}
-	webhooks, err := web.NewWebhookSender(web.WebhookConfig{URL: cfg.Webhook.URL, Secret: cfg.Webhook.Secret},
+	secret := cfg.Webhook.Secret
+	if secret == "" {
+		// Only per-message callback_urls can receive reports; sign them with a
+		// throw-away key rather than not at all.
+		secret = core.NewID(time.Now()) + core.NewID(time.Now())
+		log.Warn().Msg("webhook.secret not set: callback_url reports are signed with a random per-process key")
+	}
+	webhooks, err := web.NewWebhookSender(web.WebhookConfig{URL: cfg.Webhook.URL, Secret: secret},
 		st, log.With().Str("component", "webhook").Logger(), reg)
 	if err != nil {
 		return fmt.Errorf("configuration: webhook: %w", err)

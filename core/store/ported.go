@@ -9,7 +9,8 @@ import (
 )
 
 // PutPorted implements core.PortedStore: adds or replaces entries. A large
-// table may be committed in several transactions.
+// table is committed in chunks (an error may leave part of it written;
+// repeating the call is safe).
 func (s *Store) PutPorted(ctx context.Context, entries map[string]string) error {
 	if len(entries) == 0 {
 		return nil
@@ -23,12 +24,22 @@ func (s *Store) PutPorted(ctx context.Context, entries map[string]string) error 
 		keys = append(keys, portedKey(msisdn))
 		vals = append(vals, []byte(op))
 	}
-	return s.submit(ctx, &op{items: len(keys), apply: func(b *batch) error {
-		for i := range keys {
-			b.set(keys[i], vals[i])
+	// Chunks keep each group commit (and its overlay) small.
+	const chunk = 4096
+	for len(keys) > 0 {
+		n := min(chunk, len(keys))
+		ks, vs := keys[:n], vals[:n]
+		keys, vals = keys[n:], vals[n:]
+		if err := s.submit(ctx, &op{items: n, apply: func(b *batch) error {
+			for i := range ks {
+				b.set(ks[i], vs[i])
+			}
+			return nil
+		}}); err != nil {
+			return err
 		}
-		return nil
-	}})
+	}
+	return nil
 }
 
 // DeletePorted implements core.PortedStore.

@@ -117,7 +117,7 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 			op := opOf(e, m)
 			b.setTTL(correlationKey(op, c), encodeCorrelation(part, m.ID), correlationTTL)
 			// A receipt that came before this response?
-			for _, v := range smscIDVariants(e.SMSCID) {
+			for _, v := range s.pendingVariants(e.SMSCID) {
 				k := pendingDLRKey(op, v)
 				raw, ok, err := b.get(k)
 				if err != nil {
@@ -127,6 +127,7 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 					continue
 				}
 				b.del(k)
+				b.effect(func() { s.pendingDLRs-- })
 				dlr, err := decodeDLR(raw)
 				if err != nil {
 					s.log.Warn().Err(err).Msg("store: bad pending receipt dropped")
@@ -168,6 +169,15 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 	}
 	s.saveMessage(b, rec, e.ErrorCode)
 	return nil
+}
+
+// pendingVariants returns the ids to look up among pending receipts: none
+// while no receipt is pending (the common case: one lookup saved per id form).
+func (s *Store) pendingVariants(smscid string) []string {
+	if s.pendingDLRs <= 0 {
+		return nil
+	}
+	return smscIDVariants(smscid)
 }
 
 func opOf(e *core.Event, m *core.Message) string {
@@ -257,6 +267,7 @@ func (s *Store) applyDLR(b *batch, e *core.Event) error {
 	}
 	if c := canonSMSCID(e.SMSCID); c != "" {
 		b.setTTL(pendingDLRKey(e.Operator, c), encodeDLR(make([]byte, 0, 64), e), b.s.cfg.PendingDLRTTL)
+		s.pendingDLRs++ // counted at once (writer-owned), so later batches look it up
 	}
 	return nil
 }

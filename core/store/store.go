@@ -40,6 +40,9 @@ type Store struct {
 	// Owned by the writer goroutine (and by Open before it starts).
 	queueSeq  uint64
 	reportSeq uint64
+	// pendingDLRs over-approximates the d/ keys on disk (TTL expiry is not
+	// counted down): while it is 0 a submit needs no pending-receipt lookup.
+	pendingDLRs int
 
 	sched  scheduler
 	outbox outbox
@@ -124,6 +127,13 @@ func (s *Store) load() error {
 			l.count++
 			l.spilled = true
 			s.queueSeq = max(s.queueSeq, seq)
+		}
+		it.Close()
+
+		opts.Prefix = []byte(pfxPendingDLR)
+		it = txn.NewIterator(opts)
+		for it.Rewind(); it.Valid(); it.Next() {
+			s.pendingDLRs++
 		}
 		it.Close()
 
