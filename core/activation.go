@@ -161,6 +161,60 @@ func (s *ActivationService) CreateFromApplication(ctx context.Context, app *Appl
 	return err
 }
 
+// CreateFromApplications is CreateFromApplication for a batch of
+// validated applications (the bulk approvals path): one storage write for
+// the accounts and one for their audit events. errs[i] answers apps[i]
+// (ECONFLICT when the phone already holds another ID number's account);
+// err is a storage failure.
+func (s *ActivationService) CreateFromApplications(ctx context.Context, apps []*Application) (errs []error, err error) {
+	now := s.now()
+	errs = make([]error, len(apps))
+	accounts := make([]*Account, 0, len(apps))
+	index := make([]int, 0, len(apps))
+	for i, app := range apps {
+		if app == nil || !validIDShape(app.IDNumber) {
+			errs[i] = errBadIDNumber()
+			continue
+		}
+		phone, err := NormalizeMSISDN(app.Phone)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		accounts = append(accounts, &Account{IDNumber: app.IDNumber, Phone: phone, ApplicationID: app.ApplicationID, FullName: app.FullName,
+			DateOfBirth: app.DateOfBirth, Sex: app.Sex, Level: app.Level, State: AccountPending, CreatedAt: now, UpdatedAt: now})
+		index = append(index, i)
+	}
+	if len(accounts) == 0 {
+		return errs, nil
+	}
+	created, cerrs, err := s.cfg.Accounts.CreateAccounts(ctx, accounts)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]AuditEvent, 0, len(accounts))
+	for j, a := range accounts {
+		errs[index[j]] = cerrs[j]
+		outcome := OutcomeOK
+		switch {
+		case cerrs[j] != nil && ErrorCode(cerrs[j]) == ECONFLICT:
+			outcome = OutcomeRefused
+		case cerrs[j] != nil:
+			outcome = OutcomeError
+		case !created[j]:
+			continue
+		}
+		events = append(events, AuditEvent{Actor: "system", Channel: ChannelAPI, Action: AuditAccountCreated,
+			Subject: auditSubject(a.IDNumber, a.Phone), Outcome: outcome, At: now})
+	}
+	if len(events) > 0 {
+		if err := s.cfg.Audit.RecordBatch(ctx, events); err != nil {
+			s.log.Error().Err(err).Int("events", len(events)).Msg("audit: account creation events not recorded")
+		}
+	}
+	return errs, nil
+}
+
 // AccountState returns an account's state (ENOTFOUND, EINVALID for a
 // malformed ID number). For the identity system's API only.
 func (s *ActivationService) AccountState(ctx context.Context, idNumber string) (AccountState, error) {

@@ -39,6 +39,10 @@ type AccountStore interface {
 	// (idempotent), and ECONFLICT when the phone holds another ID number's
 	// account or the ID number's account has another phone.
 	CreateAccount(ctx context.Context, a *Account) (created bool, err error)
+	// CreateAccounts is CreateAccount for many accounts in as few
+	// transactions as possible (bulk approvals). created[i] and errs[i]
+	// answer accounts[i]; err is a storage failure (nothing reliable written).
+	CreateAccounts(ctx context.Context, accounts []*Account) (created []bool, errs []error, err error)
 	// Account returns the account of an ID number (ENOTFOUND).
 	Account(ctx context.Context, idNumber string) (*Account, error)
 	// AccountByPhone returns the account held by a phone number (ENOTFOUND).

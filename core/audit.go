@@ -61,6 +61,8 @@ type AuditEvent struct {
 type AuditLog interface {
 	// Record appends ev (assigning ev.ID when empty).
 	Record(ctx context.Context, ev AuditEvent) error
+	// RecordBatch appends many events in one write (assigning IDs).
+	RecordBatch(ctx context.Context, evs []AuditEvent) error
 	// Events lists events newest first; cursor is "" for the first page or
 	// a previous call's next ("" at the end).
 	Events(ctx context.Context, cursor string, limit int) (events []AuditEvent, next string, err error)

@@ -13,19 +13,30 @@ type MessageServiceConfig struct {
 	Store  MessageStore
 	Ported PortedStore // may be nil: ported-number updates then live in memory only
 	Router *Router
-	Sender string           // source address of every SMS, "VneID"
-	Now    func() time.Time // nil = time.Now
+	// Accounts, if set, turns every accepted approval into an account
+	// waiting for activation (the ActivationService), before its SMS is
+	// queued: an application whose phone already holds another ID number's
+	// account is refused and sends nothing.
+	Accounts AccountCreator
+	Sender   string           // source address of every SMS, "VneID"
+	Now      func() time.Time // nil = time.Now
+}
+
+// AccountCreator makes approved applications accounts (ActivationService).
+type AccountCreator interface {
+	CreateFromApplications(ctx context.Context, apps []*Application) ([]error, error)
 }
 
 // MessageService turns upstream requests (approvals, notices, OTP texts)
 // into queued messages. It is the one place that validates, normalises,
 // routes and encodes before anything is stored.
 type MessageService struct {
-	store  MessageStore
-	ported PortedStore
-	router *Router
-	sender string
-	now    func() time.Time
+	store    MessageStore
+	ported   PortedStore
+	router   *Router
+	accounts AccountCreator
+	sender   string
+	now      func() time.Time
 }
 
 // NewMessageService checks cfg and returns the service.
@@ -39,7 +50,7 @@ func NewMessageService(cfg MessageServiceConfig) (*MessageService, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &MessageService{store: cfg.Store, ported: cfg.Ported, router: cfg.Router, sender: cfg.Sender, now: cfg.Now}, nil
+	return &MessageService{store: cfg.Store, ported: cfg.Ported, router: cfg.Router, accounts: cfg.Accounts, sender: cfg.Sender, now: cfg.Now}, nil
 }
 
 // ApprovalResult answers one application of SubmitApprovals.
@@ -89,6 +100,25 @@ func (s *MessageService) SubmitApprovals(ctx context.Context, clientID string, a
 		a.MessageID = m.ID
 		reqs = append(reqs, AcceptRequest{Message: m, Application: a})
 		index = append(index, i)
+	}
+	if s.accounts != nil && len(reqs) > 0 {
+		apps := make([]*Application, len(reqs))
+		for j, r := range reqs {
+			apps[j] = r.Application
+		}
+		errs, err := s.accounts.CreateFromApplications(ctx, apps)
+		if err != nil {
+			return nil, err
+		}
+		kept, keptIndex := reqs[:0], index[:0]
+		for j, r := range reqs {
+			if errs[j] != nil {
+				results[index[j]].Err = errs[j]
+				continue
+			}
+			kept, keptIndex = append(kept, r), append(keptIndex, index[j])
+		}
+		reqs, index = kept, keptIndex
 	}
 	if len(reqs) == 0 {
 		return results, nil

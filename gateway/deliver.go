@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 )
 
 // inboundSM is what the engine reads of a deliver_sm. parseDeliverSM
@@ -40,6 +41,17 @@ func (in *inboundSM) message() []byte {
 	}
 	b, _ := in.tlv(tagMessagePayload)
 	return b
+}
+
+// safeParseDeliverSM is parseDeliverSM turning a panic (a decoder bug on
+// hostile input) into an error: a malformed PDU never takes a bind down.
+func safeParseDeliverSM(frame []byte) (in inboundSM, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			in, err = inboundSM{}, fmt.Errorf("deliver_sm decoder panic: %v", r)
+		}
+	}()
+	return parseDeliverSM(frame)
 }
 
 // parseDeliverSM decodes a deliver_sm frame (header included). Unlike

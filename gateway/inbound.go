@@ -62,7 +62,7 @@ func (s *session) handleInbound(frames [][]byte) {
 	}()
 	for _, frame := range frames {
 		h := parseHeader(frame)
-		in, err := parseDeliverSM(frame)
+		in, err := safeParseDeliverSM(frame)
 		if err != nil {
 			s.log.Warn().Err(err).Uint32("seq", h.Seq).Msg("undecodable deliver_sm, generic_nack")
 			s.nack(h.Seq, StatusInvalidMsgLen)

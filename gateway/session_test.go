@@ -35,6 +35,12 @@ func TestSeqCollidingDeliverSMIsNotAResponse(t *testing.T) {
 	if h.ID != cmdDeliverSMResp || h.Seq != seq {
 		t.Fatalf("got %#x seq %d, want deliver_sm_resp seq %d", h.ID, h.Seq, seq)
 	}
+	// a response of another type with that sequence number is no match either
+	c.write(appendEmpty(nil, cmdEnquireLinkResp, 0, seq))
+	c.nothing(50 * time.Millisecond)
+	if st := g.Binds()[0]; st.InFlight != 1 {
+		t.Fatalf("in flight %d after a mismatched response", st.InFlight)
+	}
 	c.respond(seq, StatusOK, "0A1B")
 	q.waitDone(t, 1, 5*time.Second)
 	sub := q.eventsOf(core.EventSubmitted)
@@ -526,4 +532,23 @@ func TestRecordFailureIsRetried(t *testing.T) {
 	if ev := q.eventsOf(core.EventSubmitted); len(ev) != 1 || ev[0].SMSCID != "X1" {
 		t.Fatalf("events %+v", ev)
 	}
+}
+
+// An unbind from the SMSC is answered and the bind comes back.
+func TestSMSCUnbindReconnects(t *testing.T) {
+	p := newPeer(t)
+	q := newMemQueue()
+	g := newTestGateway(t, oneBind(p, nil), q)
+	startGateway(t, g)
+	c := p.accept(t)
+	c.write(appendEmpty(nil, cmdUnbind, 0, 31))
+	if h, _ := c.next(); h.ID != cmdUnbindResp || h.Seq != 31 {
+		t.Fatalf("got %#x seq %d", h.ID, h.Seq)
+	}
+	_ = c.c.Close()
+	c2 := p.accept(t)
+	q.put(newMsg("m1", "viettel", core.KindNotice, "after unbind"))
+	s, _ := c2.submit()
+	c2.respond(s, StatusOK, "1")
+	q.waitDone(t, 1, 5*time.Second)
 }

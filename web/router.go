@@ -23,6 +23,8 @@ type route struct {
 const (
 	routeUnmatched  = "unmatched"
 	routeMessageID  = "/api/v1/messages/{id}"
+	routeAccount    = "/api/v1/accounts/{id_number}"
+	accountsPrefix  = "/api/v1/accounts/"
 	messagesPrefix  = "/api/v1/messages/"
 	apiPrefix       = "/api/v1/"
 	maxMessageIDLen = 64
@@ -57,6 +59,13 @@ func (s *Server) buildRoutes() {
 	})
 	add(routeMessageID, true, map[string]handlerFunc{fasthttp.MethodGet: (*Server).handleGetMessage})
 	add("/api/v1/ported", true, map[string]handlerFunc{fasthttp.MethodPost: (*Server).handlePorted})
+	if s.otp != nil {
+		add("/api/v1/otp", true, map[string]handlerFunc{fasthttp.MethodPost: (*Server).handleOTPIssue})
+		add("/api/v1/otp/verify", true, map[string]handlerFunc{fasthttp.MethodPost: (*Server).handleOTPVerify})
+	}
+	if s.accounts != nil {
+		add(routeAccount, true, map[string]handlerFunc{fasthttp.MethodGet: (*Server).handleAccount})
+	}
 	if s.cfg.Demo && s.inbox != nil {
 		add("/demo/api/inbox", false, map[string]handlerFunc{fasthttp.MethodGet: (*Server).handleDemoInbox})
 	}
@@ -64,6 +73,10 @@ func (s *Server) buildRoutes() {
 	for _, rt := range s.routes {
 		if rt.pattern == routeMessageID {
 			s.idRoute = rt
+			continue
+		}
+		if rt.pattern == routeAccount {
+			s.accountRoute = rt
 			continue
 		}
 		s.exact[rt.pattern] = rt
@@ -77,6 +90,9 @@ func (s *Server) match(path []byte) (*route, string) {
 	}
 	if id, ok := strings.CutPrefix(string(path), messagesPrefix); ok && validMessageID(id) {
 		return s.idRoute, id
+	}
+	if id, ok := strings.CutPrefix(string(path), accountsPrefix); ok && s.accountRoute != nil && id != "" && len(id) <= 32 {
+		return s.accountRoute, id
 	}
 	return nil, ""
 }

@@ -58,6 +58,21 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	Log        zerolog.Logger
 	Inbox      func(phone string) any // demo only: the simulated handset's SMS inbox
+	// OTP and Accounts serve /api/v1/otp, /api/v1/otp/verify and
+	// /api/v1/accounts/{id_number}; those routes exist only when set.
+	OTP      OTPService
+	Accounts AccountService
+}
+
+// OTPService is what the OTP routes need of core.OTPService.
+type OTPService interface {
+	Issue(ctx context.Context, phone string, purpose core.OTPPurpose, clientAddr string) error
+	Verify(ctx context.Context, phone string, purpose core.OTPPurpose, code, clientAddr string) error
+}
+
+// AccountService is what the account route needs of core.ActivationService.
+type AccountService interface {
+	AccountState(ctx context.Context, idNumber string) (core.AccountState, error)
 }
 
 // messageService is what the handlers need of core.MessageService.
@@ -72,22 +87,25 @@ type messageService interface {
 // Server answers the HTTP routes of vneidgw. Create it with New; it is safe
 // for concurrent use.
 type Server struct {
-	cfg      Config
-	msgs     messageService
-	keys     core.KeyStore
-	ready    func() error
-	inbox    func(phone string) any
-	log      zerolog.Logger
-	metrics  *httpMetrics
-	promH    fasthttp.RequestHandler
-	routes   []*route
-	exact    map[string]*route
-	idRoute  *route
-	handler  fasthttp.RequestHandler
-	bulkSem  chan struct{} // bounds concurrent bulk uploads (each may buffer MaxBodyBytes)
-	maxBody  int           // largest body any route takes
-	baseCtx  context.Context
-	stopBase context.CancelFunc
+	cfg          Config
+	msgs         messageService
+	keys         core.KeyStore
+	ready        func() error
+	inbox        func(phone string) any
+	otp          OTPService
+	accounts     AccountService
+	log          zerolog.Logger
+	metrics      *httpMetrics
+	promH        fasthttp.RequestHandler
+	routes       []*route
+	exact        map[string]*route
+	idRoute      *route
+	accountRoute *route
+	handler      fasthttp.RequestHandler
+	bulkSem      chan struct{} // bounds concurrent bulk uploads (each may buffer MaxBodyBytes)
+	maxBody      int           // largest body any route takes
+	baseCtx      context.Context
+	stopBase     context.CancelFunc
 }
 
 // maxConcurrentBulk is how many NDJSON/ported uploads are processed at once;
@@ -147,6 +165,8 @@ func newServer(cfg Config, deps Deps, msgs messageService) (*Server, error) {
 		keys:     deps.Keys,
 		ready:    deps.Ready,
 		inbox:    deps.Inbox,
+		otp:      deps.OTP,
+		accounts: deps.Accounts,
 		log:      deps.Log.With().Str("component", "web").Logger(),
 		metrics:  m,
 		promH:    fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})),

@@ -69,23 +69,9 @@ func NewWebhookSender(cfg WebhookConfig, outbox core.ReportOutbox, log zerolog.L
 	if cfg.URL != "" && !validTargetURL(cfg.URL) {
 		return nil, core.Errorf(core.EINVALID, "webhook: url must be an absolute http or https URL")
 	}
-	if cfg.BatchMax <= 0 {
-		cfg.BatchMax = 200
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.RetryMin <= 0 {
-		cfg.RetryMin = time.Second
-	}
-	if cfg.RetryMax <= 0 {
-		cfg.RetryMax = 10 * time.Minute
-	}
-	if cfg.RetryMax < cfg.RetryMin {
-		return nil, core.Errorf(core.EINVALID, "webhook: RetryMax %s is below RetryMin %s", cfg.RetryMax, cfg.RetryMin)
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	m, err := newWebhookMetrics(reg)
 	if err != nil {
@@ -317,13 +303,42 @@ func (w *WebhookSender) post(target, kind string, reports []core.Report, idx []i
 // RetryMax, with ±20 % jitter so a receiver coming back is not hit by
 // everything at once.
 func (w *WebhookSender) backoff(attempts int) time.Duration {
-	d := w.cfg.RetryMin
-	for i := 0; i < attempts && d < w.cfg.RetryMax; i++ {
+	return retryDelay(w.cfg.RetryMin, w.cfg.RetryMax, attempts)
+}
+
+// retryDelay is lo doubled per earlier attempt, capped at hi, with ±10 %
+// jitter, never below lo/2.
+func retryDelay(lo, hi time.Duration, attempts int) time.Duration {
+	d := lo
+	for i := 0; i < attempts && d < hi; i++ {
 		d *= 2
 	}
-	d = min(d, w.cfg.RetryMax)
+	d = min(d, hi)
 	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
-	return max(d+jitter, w.cfg.RetryMin/2)
+	return max(d+jitter, lo/2)
+}
+
+// withDefaults fills the zero fields of c and checks the rest.
+func (c WebhookConfig) withDefaults() (WebhookConfig, error) {
+	if c.BatchMax <= 0 {
+		c.BatchMax = 200
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = time.Second
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 10 * time.Minute
+	}
+	if c.RetryMax < c.RetryMin {
+		return c, core.Errorf(core.EINVALID, "webhook: RetryMax %s is below RetryMin %s", c.RetryMax, c.RetryMin)
+	}
+	return c, nil
 }
 
 // Sign returns the X-Vneidgw-Signature value of body sent at timestamp:

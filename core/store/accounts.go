@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -39,35 +40,104 @@ func (s *AccountStore) CreateAccount(ctx context.Context, a *core.Account) (bool
 	}
 	var created bool
 	err = update(ctx, s.db, func(txn *badger.Txn) error {
-		created = false
-		cur, err := getValue(txn, accountKey(a.IDNumber))
-		if err != nil {
-			return err
-		}
-		owner, err := getValue(txn, accountPhoneKey(a.Phone))
-		if err != nil {
-			return err
-		}
-		if cur != nil {
-			var old core.Account
-			if err := json.Unmarshal(cur, &old); err != nil {
-				return err
-			}
-			if old.Phone == a.Phone {
-				return nil // same application again
-			}
-			return core.Errorf(core.ECONFLICT, "this ID number already has an account with another phone number")
-		}
-		if owner != nil && string(owner) != a.IDNumber {
-			return core.Errorf(core.ECONFLICT, "this phone number already holds another account")
-		}
-		if err := txn.Set(accountKey(a.IDNumber), val); err != nil {
-			return err
-		}
-		created = true
-		return txn.Set(accountPhoneKey(a.Phone), []byte(a.IDNumber))
+		var err error
+		created, err = createAccountTxn(txn, a, val)
+		return err
 	})
 	return created, err
+}
+
+// CreateAccounts implements core.AccountStore: the same rules as
+// CreateAccount, for many accounts, in as few transactions as Badger allows
+// (a transaction too big is committed and the rest continues in a new one).
+// Accounts later in the batch see the earlier ones.
+func (s *AccountStore) CreateAccounts(ctx context.Context, accounts []*core.Account) ([]bool, []error, error) {
+	created := make([]bool, len(accounts))
+	errs := make([]error, len(accounts))
+	vals := make([][]byte, len(accounts))
+	for i, a := range accounts {
+		if a == nil || a.IDNumber == "" || a.Phone == "" {
+			errs[i] = core.Errorf(core.EINVALID, "account: ID number and phone are required")
+			continue
+		}
+		v, err := json.Marshal(a)
+		if err != nil {
+			return nil, nil, core.Errorf(core.EINTERNAL, "account: encode: %w", err)
+		}
+		vals[i] = v
+	}
+	for start := 0; start < len(accounts); {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, core.Errorf(core.EUNAVAILABLE, "store: %w", err)
+		}
+		next := start
+		err := update(ctx, s.db, func(txn *badger.Txn) error {
+			next = start
+			for i := start; i < len(accounts); i++ {
+				created[i] = false
+				if vals[i] == nil {
+					next = i + 1
+					continue
+				}
+				ok, err := createAccountTxn(txn, accounts[i], vals[i])
+				if errors.Is(err, badger.ErrTxnTooBig) {
+					return nil // commit what fits; continue after it
+				}
+				var ce *core.Error
+				if errors.As(err, &ce) {
+					errs[i] = err
+				} else if err != nil {
+					return err
+				} else {
+					errs[i] = nil
+				}
+				created[i] = ok
+				next = i + 1
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if next == start {
+			return nil, nil, core.Errorf(core.EINTERNAL, "account: one account does not fit a transaction")
+		}
+		start = next
+	}
+	return created, errs, nil
+}
+
+// createAccountTxn applies CreateAccount's rules to one account within txn.
+// A *core.Error refuses this account only; other errors abort.
+func createAccountTxn(txn *badger.Txn, a *core.Account, val []byte) (bool, error) {
+	cur, err := getValue(txn, accountKey(a.IDNumber))
+	if err != nil {
+		return false, err
+	}
+	owner, err := getValue(txn, accountPhoneKey(a.Phone))
+	if err != nil {
+		return false, err
+	}
+	if cur != nil {
+		var old core.Account
+		if err := json.Unmarshal(cur, &old); err != nil {
+			return false, err
+		}
+		if old.Phone == a.Phone {
+			return false, nil
+		}
+		return false, core.Errorf(core.ECONFLICT, "this ID number already has an account with another phone number")
+	}
+	if owner != nil && string(owner) != a.IDNumber {
+		return false, core.Errorf(core.ECONFLICT, "this phone number already holds another account")
+	}
+	if err := txn.Set(accountKey(a.IDNumber), val); err != nil {
+		return false, err
+	}
+	if err := txn.Set(accountPhoneKey(a.Phone), []byte(a.IDNumber)); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func readAccount(txn *badger.Txn, id string) (*core.Account, error) {

@@ -34,6 +34,29 @@ func (l *AuditLog) Record(ctx context.Context, ev core.AuditEvent) error {
 	return update(ctx, l.db, func(txn *badger.Txn) error { return txn.Set([]byte(pfxAudit+ev.ID), val) })
 }
 
+// RecordBatch implements core.AuditLog: blind writes of unique keys in one
+// write batch.
+func (l *AuditLog) RecordBatch(ctx context.Context, evs []core.AuditEvent) error {
+	if err := ctx.Err(); err != nil {
+		return core.Errorf(core.EUNAVAILABLE, "store: %w", err)
+	}
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, ev := range evs {
+		if ev.ID == "" {
+			ev.ID = core.NewID(ev.At)
+		}
+		val, err := json.Marshal(ev)
+		if err != nil {
+			return core.Errorf(core.EINTERNAL, "audit: encode: %w", err)
+		}
+		if err := wb.Set([]byte(pfxAudit+ev.ID), val); err != nil {
+			return storeErr(err)
+		}
+	}
+	return storeErr(wb.Flush())
+}
+
 // Events implements core.AuditLog.
 func (l *AuditLog) Events(ctx context.Context, cursor string, limit int) ([]core.AuditEvent, string, error) {
 	if limit <= 0 || limit > 1000 {
