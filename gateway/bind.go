@@ -50,8 +50,10 @@ type bind struct {
 	m       *metrics
 	limiter *rate.Limiter // nil: unlimited
 
-	outbox    outbox
-	unsettled chan struct{} // parts sent whose outcome is not yet recorded
+	outbox outbox
+	// unsettled bounds the parts sent whose outcome is not yet on disk to
+	// the window: after a crash (kill -9) at most that many are sent again.
+	unsettled chan struct{}
 	ussdSem   chan struct{}
 	ussdWG    sync.WaitGroup
 	bufs      sync.Pool
@@ -86,7 +88,7 @@ func newBind(g *Gateway, op *operator, cfg BindConfig) *bind {
 		op:        op,
 		log:       g.log.With().Str("operator", op.name).Str("bind", cfg.Name).Logger(),
 		m:         g.m,
-		unsettled: make(chan struct{}, 8*cfg.Window),
+		unsettled: make(chan struct{}, cfg.Window),
 		ussdSem:   make(chan struct{}, 256),
 		curCh:     make(chan struct{}),
 		state:     StateIdle,

@@ -96,7 +96,7 @@ func run(ctx context.Context, o options) error {
 
 func benchConfig(dir, simAddr string, o options) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\nsync_writes: true\ndefault_route: viettel\noperators:\n", filepath.Join(dir, "data"))
+	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\nsync_writes: true\ndefault_route: viettel\nsecret_key: bench-secret-bench-secret-bench-secret\notp:\n  daily_per_phone: 1000\n  cooldown: 1s\noperators:\n", filepath.Join(dir, "data"))
 	for _, op := range []string{"viettel", "vinaphone", "mobifone", "vietnamobile", "gmobile", "itelecom"} {
 		fmt.Fprintf(&b, "  - name: %s\n    binds:\n      - addr: %s\n        system_id: %s\n        password: bench\n        window: %d\n        count: %d\n", op, simAddr, op, o.window, o.binds)
 	}

@@ -30,6 +30,9 @@ type Config struct {
 	Sender       string `yaml:"sender" help:"source address (TON 5 alphanumeric) of every SMS"`
 	DefaultRoute string `yaml:"default_route" help:"operator used for unknown prefixes and when an operator's binds are down"`
 	PortedFile   string `yaml:"ported_file" help:"CSV of ported numbers (msisdn,operator) loaded at start"`
+	SecretKey    string `yaml:"secret_key" help:"server secret (32+ characters) keying OTP hashes and peppering password hashes; keep it stable (demo: generated under data_dir)"`
+
+	OTP OTPSettings `yaml:"otp"`
 
 	Webhook  WebhookConfig     `yaml:"webhook"`
 	SMSCSim  SMSCSimConfig     `yaml:"smsc_sim"`
@@ -42,6 +45,16 @@ type Config struct {
 type WebhookConfig struct {
 	URL    string `yaml:"url" help:"URL receiving signed delivery reports (empty = none)"`
 	Secret string `yaml:"secret" help:"HMAC-SHA256 key for X-Vneidgw-Signature"`
+}
+
+// OTPSettings are the one-time-code rules (core.OTPConfig).
+type OTPSettings struct {
+	Lifetime         time.Duration `yaml:"lifetime" help:"how long a code is valid (at most 10m)"`
+	Cooldown         time.Duration `yaml:"cooldown" help:"least time between two codes for one phone and purpose"`
+	MaxAttempts      int           `yaml:"max_attempts" help:"wrong tries that burn a code"`
+	DailyPerPhone    int           `yaml:"daily_per_phone" help:"codes a phone may receive a day, per purpose"`
+	DailyPerIDNumber int           `yaml:"daily_per_id_number" help:"codes requested for one ID number a day"`
+	DailyPerClient   int           `yaml:"daily_per_client" help:"codes requested from one client address a day"`
 }
 
 // SMSCSimConfig configures the built-in simulator started under --demo.
@@ -80,6 +93,8 @@ func DefaultConfig() Config {
 		Sender:       "VneID",
 		DefaultRoute: "viettel",
 		SMSCSim:      SMSCSimConfig{Addr: "127.0.0.1:0", DLRDelay: 200 * time.Millisecond},
+		OTP: OTPSettings{Lifetime: 5 * time.Minute, Cooldown: 60 * time.Second, MaxAttempts: 5,
+			DailyPerPhone: 5, DailyPerIDNumber: 5, DailyPerClient: 50},
 	}
 }
 
@@ -159,6 +174,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Sender == "" || len(c.Sender) > 11 {
 		return fmt.Errorf("sender %q: 1 to 11 characters (alphanumeric sender id)", c.Sender)
+	}
+	if !c.Demo && len(c.SecretKey) < 32 {
+		return errors.New("secret_key: required outside --demo, at least 32 characters (keys OTP hashes and peppers password hashes; keep it stable)")
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		return errors.New("secret_key: at least 32 characters")
+	}
+	if c.OTP.Lifetime <= 0 || c.OTP.Lifetime > 10*time.Minute {
+		return fmt.Errorf("otp.lifetime %s: between 1s and 10m", c.OTP.Lifetime)
+	}
+	if c.OTP.Cooldown < 0 || c.OTP.MaxAttempts < 1 || c.OTP.DailyPerPhone < 1 || c.OTP.DailyPerIDNumber < 1 || c.OTP.DailyPerClient < 1 {
+		return errors.New("otp: cooldown >= 0; max_attempts and the daily caps at least 1")
 	}
 	if c.Webhook.URL != "" && c.Webhook.Secret == "" {
 		return errors.New("webhook.secret: required when webhook.url is set")

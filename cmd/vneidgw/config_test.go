@@ -9,7 +9,18 @@ import (
 	"time"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// env serves m, with a valid secret key unless m sets one.
+func env(m map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		if k == "VNEIDGW_SECRET_KEY" {
+			return "0123456789abcdef0123456789abcdef"
+		}
+		return ""
+	}
+}
 
 func TestLoadConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
@@ -89,6 +100,9 @@ func TestLoadConfigErrorsNameTheSetting(t *testing.T) {
 		{"default route not configured", []string{"--config", write("default_route: gmobile\noperators: [{name: viettel, binds: [{addr: '127.0.0.1:1'}]}]")}, nil, "default_route"},
 		{"webhook without secret", []string{"--demo", "--webhook-url", "http://127.0.0.1:1/"}, nil, "webhook.secret"},
 		{"unknown flag", []string{"--frobnicate"}, nil, "frobnicate"},
+		{"no secret key", []string{"--config", write("operators: [{name: viettel, binds: [{addr: '127.0.0.1:1'}]}]")}, map[string]string{"VNEIDGW_SECRET_KEY": ""}, "secret_key"},
+		{"short secret key", []string{"--demo"}, map[string]string{"VNEIDGW_SECRET_KEY": "short"}, "secret_key"},
+		{"otp lifetime over 10m", []string{"--demo", "--otp-lifetime", "11m"}, nil, "otp.lifetime"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -68,7 +68,7 @@ func (s *reportSink) count(status string) (n int) {
 func writeConfig(t *testing.T, dir, simAddr, extra string) string {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\ndefault_route: viettel\n%s\noperators:\n", filepath.Join(dir, "data"), extra)
+	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\ndefault_route: viettel\nsecret_key: test-secret-test-secret-test-secret-00\n%s\noperators:\n", filepath.Join(dir, "data"), extra)
 	for _, op := range []string{"viettel", "vinaphone", "mobifone", "vietnamobile", "gmobile", "itelecom"} {
 		fmt.Fprintf(&b, "  - name: %s\n    binds:\n      - addr: %s\n        system_id: %s\n        password: pw\n", op, simAddr, op)
 	}

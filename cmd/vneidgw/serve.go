@@ -74,7 +74,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err := loadPorted(ctx, st, router, cfg.PortedFile); err != nil {
 		return err
 	}
-	msgs, err := core.NewMessageService(core.MessageServiceConfig{Store: st, Ported: st, Router: router, Sender: cfg.Sender})
+	secret, err := serverSecret(cfg)
+	if err != nil {
+		return err
+	}
+	act, otp, msgs, err := services(cfg, st, router, secret, log)
 	if err != nil {
 		return err
 	}
@@ -83,19 +87,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("configuration: operators: %w", err)
 	}
-	secret := cfg.Webhook.Secret
-	if secret == "" {
+	hookSecret := cfg.Webhook.Secret
+	if hookSecret == "" {
 		// Only per-message callback_urls can receive reports; sign them with a
 		// throw-away key rather than not at all.
-		secret = core.NewID(time.Now()) + core.NewID(time.Now())
+		hookSecret = core.NewID(time.Now()) + core.NewID(time.Now())
 		log.Warn().Msg("webhook.secret not set: callback_url reports are signed with a random per-process key")
 	}
-	webhooks, err := web.NewWebhookSender(web.WebhookConfig{URL: cfg.Webhook.URL, Secret: secret},
+	webhooks, err := web.NewWebhookSender(web.WebhookConfig{URL: cfg.Webhook.URL, Secret: hookSecret},
 		st, log.With().Str("component", "webhook").Logger(), reg)
 	if err != nil {
 		return fmt.Errorf("configuration: webhook: %w", err)
 	}
+	accountHooks, err := web.NewAccountEventSender(web.WebhookConfig{URL: cfg.Webhook.URL, Secret: cfg.Webhook.Secret},
+		store.NewAccountEventOutbox(st.DB()), log.With().Str("component", "webhook").Logger(), reg)
+	if err != nil {
+		return fmt.Errorf("configuration: webhook: %w", err)
+	}
 	deps := web.Deps{
+		OTP:        otp,
+		Accounts:   act,
 		Messages:   msgs,
 		Keys:       st,
 		Ready:      readiness(st, gw),
@@ -114,6 +125,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("http_addr %s: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, msgs, demoKeyID(demoToken)); err != nil {
+			return fmt.Errorf("demo applications: %w", err)
+		}
+	}
 	announce(stdout, ln.Addr().String(), sim, demoToken)
 	log.Info().Str("http_addr", ln.Addr().String()).Bool("demo", cfg.Demo).Str("version", version).Msg("vneidgw started")
 
@@ -121,6 +137,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		func(ctx context.Context) error { return gw.Run(ctx) },
 		func(ctx context.Context) error { return srv.Serve(ctx, ln) },
 		func(ctx context.Context) error { return webhooks.Run(ctx) },
+		func(ctx context.Context) error { return accountHooks.Run(ctx) },
 	)
 }
 

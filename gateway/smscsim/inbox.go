@@ -12,13 +12,14 @@ import (
 
 // InboxMessage is a complete text as the handset shows it.
 type InboxMessage struct {
-	From, To           string
-	Text               string
-	Parts              int
-	At                 time.Time
-	DataCoding         uint8
-	ValidityPeriod     string
-	RegisteredDelivery uint8
+	From               string    `json:"from"`
+	To                 string    `json:"to"`
+	Text               string    `json:"text"`
+	Parts              int       `json:"parts"`
+	At                 time.Time `json:"at"`
+	DataCoding         uint8     `json:"data_coding"`
+	ValidityPeriod     string    `json:"validity_period,omitempty"`
+	RegisteredDelivery uint8     `json:"registered_delivery"`
 }
 
 // inboxState reassembles concatenated texts, detects duplicate parts and
