@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"vneidgw/core"
 )
@@ -25,6 +26,7 @@ const (
 	routeMessageID  = "/api/v1/messages/{id}"
 	routeAccount    = "/api/v1/accounts/{id_number}"
 	accountsPrefix  = "/api/v1/accounts/"
+	pprofPrefix     = "/debug/pprof/"
 	messagesPrefix  = "/api/v1/messages/"
 	apiPrefix       = "/api/v1/"
 	maxMessageIDLen = 64
@@ -66,6 +68,9 @@ func (s *Server) buildRoutes() {
 	if s.accounts != nil {
 		add(routeAccount, true, map[string]handlerFunc{fasthttp.MethodGet: (*Server).handleAccount})
 	}
+	s.pprofRoute = &route{pattern: pprofPrefix, methods: map[string]handlerFunc{
+		fasthttp.MethodGet: func(_ *Server, r *request) { pprofhandler.PprofHandler(r.ctx) },
+	}, allow: fasthttp.MethodGet}
 	if s.cfg.Demo && s.inbox != nil {
 		add("/demo/api/inbox", false, map[string]handlerFunc{fasthttp.MethodGet: (*Server).handleDemoInbox})
 	}
@@ -85,6 +90,9 @@ func (s *Server) buildRoutes() {
 
 // match finds the route of path and the {id} parameter if any.
 func (s *Server) match(path []byte) (*route, string) {
+	if s.cfg.Pprof && strings.HasPrefix(string(path), pprofPrefix) {
+		return s.pprofRoute, ""
+	}
 	if rt, ok := s.exact[string(path)]; ok {
 		return rt, ""
 	}

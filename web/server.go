@@ -44,9 +44,12 @@ type Config struct {
 	MaxBodyBytes   int
 	MaxNDJSONLines int  // lines per NDJSON approvals request
 	Demo           bool // serve /demo/api/* (no authentication: demo only)
-	ReadTimeout    time.Duration
-	WriteTimeout   time.Duration
-	IdleTimeout    time.Duration
+	// Pprof serves Go's profiles under /debug/pprof/ (no authentication:
+	// enable only on a loopback or otherwise protected address).
+	Pprof        bool
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
 }
 
 // Deps are the Server's collaborators.
@@ -101,6 +104,7 @@ type Server struct {
 	exact        map[string]*route
 	idRoute      *route
 	accountRoute *route
+	pprofRoute   *route
 	handler      fasthttp.RequestHandler
 	bulkSem      chan struct{} // bounds concurrent bulk uploads (each may buffer MaxBodyBytes)
 	maxBody      int           // largest body any route takes

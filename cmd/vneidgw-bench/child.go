@@ -104,3 +104,63 @@ func peakRSS(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
 }
+
+// rssSample is a reading of /proc/<pid>/status in bytes.
+type rssSample struct{ anon, file int64 }
+
+// readRSS returns the current anonymous and file-backed resident memory of pid.
+func readRSS(pid int) (rssSample, error) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return rssSample{}, err
+	}
+	var s rssSample
+	for _, line := range strings.Split(string(data), "\n") {
+		for _, f := range []struct {
+			key string
+			dst *int64
+		}{{"RssAnon:", &s.anon}, {"RssFile:", &s.file}} {
+			if rest, ok := strings.CutPrefix(line, f.key); ok {
+				kb, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+				*f.dst = kb * 1024
+			}
+		}
+	}
+	return s, nil
+}
+
+// rssPeaks samples pid every 100 ms until ctx ends and returns the peaks.
+func rssPeaks(ctx context.Context, pid int) <-chan rssSample {
+	out := make(chan rssSample, 1)
+	go func() {
+		var peak rssSample
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if s, err := readRSS(pid); err == nil {
+				peak.anon, peak.file = max(peak.anon, s.anon), max(peak.file, s.file)
+			}
+			select {
+			case <-ctx.Done():
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+// cpuTime returns the user+system CPU time pid has used.
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start after ")".
+	rest := string(data[strings.LastIndexByte(string(data), ')')+2:])
+	f := strings.Fields(rest)
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ is 100 on Linux
+}

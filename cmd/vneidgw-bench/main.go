@@ -33,6 +33,7 @@ func main() {
 	flag.IntVar(&o.binds, "binds", 1, "binds per operator")
 	flag.IntVar(&o.window, "window", 64, "window per bind")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp directory and print its path")
+	flag.StringVar(&o.profile, "profile", "", "directory for the gateway's CPU profile (bulk phase) and heap profiles")
 	flag.Parse()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "vneidgw-bench:", err)

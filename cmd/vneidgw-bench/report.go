@@ -9,7 +9,7 @@ import (
 	"vneidgw/gateway/smscsim"
 )
 
-func report(w io.Writer, o options, phases []phaseResult, rss, selfRSS int64, st smscsim.Stats) {
+func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSample, selfRSS int64, st smscsim.Stats) {
 	fmt.Fprintf(w, "\n== vneidgw end-to-end benchmark (GOMAXPROCS %d; gateway child process with Badger fsync on; simulator and load tool in this process)\n", runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "   binds: %d per operator x 6 operators, window %d\n", o.binds, o.window)
 	for _, p := range phases {
@@ -18,6 +18,10 @@ func report(w io.Writer, o options, phases []phaseResult, rss, selfRSS int64, st
 		fmt.Fprintf(w, "   parts submitted/s               %10.0f  (%d parts, first accept → last part at SMSC %v)\n", rate(p.parts, p.partsDur), p.parts, p.partsDur.Round(1e6))
 		fmt.Fprintf(w, "   DLRs settled/s                  %10.0f  (first accept → last DLR on disk and acked %v)\n", rate(p.parts, p.dlrDur), p.dlrDur.Round(1e6))
 		fmt.Fprintf(w, "   accept → submit_sm_resp p50/p99 %s / %s\n", ms(p.a2sP50), ms(p.a2sP99))
+		if p.cpu > 0 {
+			fmt.Fprintf(w, "   gateway CPU per 1000 messages   %10.0f ms  (%v CPU in the phase; a noise-resistant cost figure)\n",
+				float64(p.cpu.Milliseconds())*1000/float64(p.messages), p.cpu.Round(1e7))
+		}
 		if p.httpP99 > 0 {
 			fmt.Fprintf(w, "   HTTP accept latency p50/p99     %s / %s\n", ms(p.httpP50), ms(p.httpP99))
 		}
@@ -25,7 +29,8 @@ func report(w io.Writer, o options, phases []phaseResult, rss, selfRSS int64, st
 			fmt.Fprintf(w, "   %s accept → SMSC during bulk p50/p99 %s / %s  (%d probes)\n", p.probeKind, ms(p.probeP50), ms(p.probeP99), p.probes)
 		}
 	}
-	fmt.Fprintf(w, "\n   gateway peak RSS (VmHWM)        %10.1f MB\n", float64(rss)/1e6)
+	fmt.Fprintf(w, "\n   gateway peak RSS (VmHWM)        %10.1f MB  (sampled peaks: anonymous %.1f MB, file-backed mmap %.1f MB)\n",
+		float64(rss)/1e6, float64(split.anon)/1e6, float64(split.file)/1e6)
 	fmt.Fprintf(w, "   simulator+load tool peak RSS    %10.1f MB\n", float64(selfRSS)/1e6)
 	fmt.Fprintf(w, "   simulator: %d parts, %d duplicates, %d DLRs sent, %d acked\n", st.Parts, st.Duplicates, st.DLRsSent, st.DLRsAcked)
 }

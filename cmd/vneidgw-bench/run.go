@@ -24,6 +24,7 @@ type options struct {
 	approvals, notices, concurrency int
 	chunk, bulkConns, binds, window int
 	keep                            bool
+	profile                         string
 }
 
 const acceptToSubmit = "vneidgw_gateway_accept_to_submit_seconds"
@@ -39,6 +40,7 @@ type phaseResult struct {
 	probeP99, probeP50  float64
 	probes              int
 	probeKind           string
+	cpu                 time.Duration // gateway process CPU time during the phase
 }
 
 func run(ctx context.Context, o options) error {
@@ -78,25 +80,30 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	rssCtx, stopRSS := context.WithCancel(ctx)
+	defer stopRSS()
+	peaks := rssPeaks(rssCtx, gw.cmd.Process.Pid)
 
-	bulk, err := bulkPhase(ctx, hc, sim, token, run, o)
+	bulk, err := bulkPhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o)
 	if err != nil {
 		return fmt.Errorf("bulk phase: %w", err)
 	}
-	single, err := singlePhase(ctx, hc, sim, token, run, o)
+	single, err := singlePhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o)
 	if err != nil {
 		return fmt.Errorf("single phase: %w", err)
 	}
 	rss, _ := peakRSS(gw.cmd.Process.Pid)
+	stopRSS()
+	split := <-peaks
 	selfRSS, _ := peakRSS(os.Getpid())
 	st := sim.Stats()
-	report(os.Stdout, o, []phaseResult{bulk, single}, rss, selfRSS, st)
+	report(os.Stdout, o, []phaseResult{bulk, single}, rss, split, selfRSS, st)
 	return nil
 }
 
 func benchConfig(dir, simAddr string, o options) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\nsync_writes: true\ndefault_route: viettel\nsecret_key: bench-secret-bench-secret-bench-secret\notp:\n  daily_per_phone: 1000\n  cooldown: 1s\noperators:\n", filepath.Join(dir, "data"))
+	fmt.Fprintf(&b, "http_addr: 127.0.0.1:0\ndata_dir: %s\nlog_level: warn\ndebug_pprof: true\nsync_writes: true\ndefault_route: viettel\nsecret_key: bench-secret-bench-secret-bench-secret\notp:\n  daily_per_phone: 1000\n  cooldown: 1s\noperators:\n", filepath.Join(dir, "data"))
 	for _, op := range []string{"viettel", "vinaphone", "mobifone", "vietnamobile", "gmobile", "itelecom"} {
 		fmt.Fprintf(&b, "  - name: %s\n    binds:\n      - addr: %s\n        system_id: %s\n        password: bench\n        window: %d\n        count: %d\n", op, simAddr, op, o.window, o.binds)
 	}
@@ -146,8 +153,8 @@ func waitCounts(ctx context.Context, sim *smscsim.Server, parts, dlrs uint64, li
 	}
 }
 
-func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, token, run string, o options) (phaseResult, error) {
-	res := phaseResult{name: fmt.Sprintf("bulk: %d approvals, NDJSON %d/request", o.approvals, o.chunk), messages: o.approvals}
+func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, pid int, token, run string, o options) (res phaseResult, err error) {
+	res = phaseResult{name: fmt.Sprintf("bulk: %d approvals, NDJSON %d/request", o.approvals, o.chunk), messages: o.approvals}
 	// Build the bodies first so the load tool's own work is not timed.
 	var bodies [][]byte
 	for start := 0; start < o.approvals; start += o.chunk {
@@ -159,9 +166,20 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	}
 	before, _ := scrapeHistogram(hc, acceptToSubmit)
 	st0 := sim.Stats()
+	cpu0, _ := cpuTime(pid)
+	defer func() { cpu1, _ := cpuTime(pid); res.cpu = cpu1 - cpu0 }()
 	bar := progressbar.NewOptions(o.approvals, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("bulk accepted"), progressbar.OptionThrottle(200*time.Millisecond))
 	t0 := time.Now()
 
+	profDone := make(chan struct{})
+	if o.profile != "" {
+		go func() {
+			defer close(profDone)
+			fetchProfile(hc, "/debug/pprof/profile?seconds=15", filepath.Join(o.profile, "bulk-cpu.pprof"))
+		}()
+	} else {
+		close(profDone)
+	}
 	probeCtx, stopProbes := context.WithCancel(ctx)
 	probeDone := make(chan probeResult, 1)
 	go func() { probeDone <- probe(probeCtx, hc, sim, token, run) }()
@@ -205,6 +223,10 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 		return res, err
 	}
 	res.partsDur, res.dlrDur = partsAt.Sub(t0), dlrsAt.Sub(t0)
+	<-profDone
+	if o.profile != "" {
+		fetchProfile(hc, "/debug/pprof/heap", filepath.Join(o.profile, "after-bulk-heap.pprof"))
+	}
 	after, err := scrapeHistogram(hc, acceptToSubmit)
 	if err == nil {
 		h := after.sub(before)
@@ -216,10 +238,22 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	return res, nil
 }
 
-func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, token, run string, o options) (phaseResult, error) {
-	res := phaseResult{name: fmt.Sprintf("single: %d notices, 1 request each, %d concurrent", o.notices, o.concurrency), messages: o.notices, parts: o.notices}
+func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, pid int, token, run string, o options) (res phaseResult, err error) {
+	res = phaseResult{name: fmt.Sprintf("single: %d notices, 1 request each, %d concurrent", o.notices, o.concurrency), messages: o.notices, parts: o.notices}
 	before, _ := scrapeHistogram(hc, acceptToSubmit)
 	st0 := sim.Stats()
+	cpu0, _ := cpuTime(pid)
+	defer func() { cpu1, _ := cpuTime(pid); res.cpu = cpu1 - cpu0 }()
+	profDone := make(chan struct{})
+	if o.profile != "" {
+		go func() {
+			defer close(profDone)
+			fetchProfile(hc, "/debug/pprof/profile?seconds=4", filepath.Join(o.profile, "single-cpu.pprof"))
+		}()
+	} else {
+		close(profDone)
+	}
+	defer func() { <-profDone }()
 	bar := progressbar.NewOptions(o.notices, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("notices accepted"), progressbar.OptionThrottle(200*time.Millisecond))
 	t0 := time.Now()
 	lat, err := singles(hc, token, run, o.notices, o.concurrency, func() { bar.Add(1) })
@@ -292,5 +326,21 @@ func probe(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, to
 		if err == nil && code/100 == 2 {
 			pending = append(pending, sent{phone, t0})
 		}
+	}
+}
+
+// fetchProfile saves one of the gateway's pprof profiles (debug_pprof is on
+// in the bench configuration).
+func fetchProfile(hc *fasthttp.HostClient, path, file string) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + hc.Addr + path)
+	if err := hc.DoTimeout(req, resp, 2*time.Minute); err != nil || resp.StatusCode() != 200 {
+		fmt.Fprintf(os.Stderr, "profile %s: %v (status %d)\n", path, err, resp.StatusCode())
+		return
+	}
+	if err := os.WriteFile(file, resp.Body(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
 	}
 }

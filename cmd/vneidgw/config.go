@@ -30,6 +30,8 @@ type Config struct {
 	Sender       string `yaml:"sender" help:"source address (TON 5 alphanumeric) of every SMS"`
 	DefaultRoute string `yaml:"default_route" help:"operator used for unknown prefixes and when an operator's binds are down"`
 	PortedFile   string `yaml:"ported_file" help:"CSV of ported numbers (msisdn,operator) loaded at start"`
+	MemoryLimit  string `yaml:"memory_limit" help:"Go soft memory limit (e.g. 192MiB; 0 = none): the GC works harder before the heap grows past it"`
+	DebugPprof   bool   `yaml:"debug_pprof" help:"serve Go profiles at /debug/pprof/ on http_addr (unauthenticated: loopback only)"`
 	SecretKey    string `yaml:"secret_key" help:"server secret (32+ characters) keying OTP hashes and peppering password hashes; keep it stable (demo: generated under data_dir)"`
 
 	OTP OTPSettings `yaml:"otp"`
@@ -89,6 +91,7 @@ func DefaultConfig() Config {
 		HTTPAddr:     "127.0.0.1:8080",
 		DataDir:      "./data",
 		LogLevel:     "info",
+		MemoryLimit:  "192MiB",
 		SyncWrites:   true,
 		Sender:       "VneID",
 		DefaultRoute: "viettel",
@@ -168,6 +171,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if _, err := parseBytes(c.MemoryLimit); err != nil {
+		return fmt.Errorf("memory_limit %q: %w", c.MemoryLimit, err)
 	}
 	if c.APIKey != "" && !c.Demo {
 		return errors.New("api_key: only used with --demo; create real keys with `vneidgw apikey create`")
@@ -299,4 +305,29 @@ func (b *boolFlag) Set(s string) error {
 	}
 	b.s = s
 	return nil
+}
+
+// parseBytes reads a size such as 192MiB, 1GiB, 500MB or a plain number of
+// bytes; "0" or "" means no limit.
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a size such as 192MiB, 1GiB or 0 for none")
+	}
+	return n * mult, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fmt.Errorf("configuration: %w", err)
 	}
 	reg := monitoring.NewRegistry(version)
+	if limit, _ := parseBytes(cfg.MemoryLimit); limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 
 	stCfg := store.DefaultConfig(cfg.DataDir)
 	stCfg.SyncWrites = cfg.SyncWrites
@@ -117,7 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if sim != nil {
 		deps.Inbox = func(phone string) any { return sim.Inbox(phone) }
 	}
-	srv, err := web.New(web.Config{Addr: cfg.HTTPAddr, Demo: cfg.Demo}, deps)
+	srv, err := web.New(web.Config{Addr: cfg.HTTPAddr, Demo: cfg.Demo, Pprof: cfg.DebugPprof}, deps)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}

@@ -108,7 +108,7 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 			return nil // late or repeated response
 		}
 		if p.Status == core.StatusUnknown {
-			b.del(unknownKey(m.To, m.ID, part))
+			s.delUnknown(b, m, part)
 		}
 		p.Status = core.StatusSubmitted
 		p.SMSCID = e.SMSCID
@@ -149,6 +149,7 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 		p.Status = core.StatusUnknown
 		b.set(unknownKey(m.To, m.ID, part), binary.BigEndian.AppendUint64(nil, uint64(max(e.At.UnixNano(), 0))))
 		b.touchUnknown(m.To, unknownKey(m.To, m.ID, part))
+		s.unknownParts++ // counted at once (writer-owned), so later batches search
 		m.History = append(m.History, hopOf(e, core.StatusUnknown, part, m))
 	case core.EventRejected, core.EventExpired:
 		st := core.StatusRejected
@@ -216,7 +217,7 @@ func (s *Store) applyReceipt(b *batch, rec *msgRec, part int, e *core.Event) boo
 		return true
 	}
 	if p.Status == core.StatusUnknown {
-		b.del(unknownKey(m.To, m.ID, part))
+		s.delUnknown(b, m, part)
 	}
 	p.Status = e.Status
 	if p.SMSCID == "" {
@@ -244,7 +245,7 @@ func (s *Store) applyDLR(b *batch, e *core.Event) error {
 	if e.MessageID != "" && e.Part > 0 {
 		return s.receiptFor(b, e.MessageID, e.Part, e)
 	}
-	if e.Phone != "" {
+	if e.Phone != "" && s.unknownParts > 0 {
 		id, part, err := b.oldestUnknown(e.Phone)
 		if err != nil {
 			return err
@@ -284,6 +285,13 @@ func (s *Store) receiptFor(b *batch, id string, part int, e *core.Event) error {
 		s.saveMessage(b, rec, e.ErrorCode)
 	}
 	return nil
+}
+
+// delUnknown removes an unknown part's index entry; the count drops once
+// the removal is on disk.
+func (s *Store) delUnknown(b *batch, m *core.Message, part int) {
+	b.del(unknownKey(m.To, m.ID, part))
+	b.effect(func() { s.unknownParts-- })
 }
 
 func (b *batch) touchUnknown(phone string, key []byte) {
@@ -412,7 +420,7 @@ func (s *Store) saveMessage(b *batch, rec *msgRec, errCode string) {
 		rec.final = true
 		for i, p := range m.Parts {
 			if p.Status == core.StatusUnknown {
-				b.del(unknownKey(m.To, m.ID, i+1))
+				s.delUnknown(b, m, i+1)
 			}
 		}
 		at := b.now

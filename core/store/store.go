@@ -43,6 +43,11 @@ type Store struct {
 	// pendingDLRs over-approximates the d/ keys on disk (TTL expiry is not
 	// counted down): while it is 0 a submit needs no pending-receipt lookup.
 	pendingDLRs int
+	// unknownParts over-approximates the u/ keys (parts whose submit was
+	// never answered). While it is 0, a receipt that matches no correlation
+	// skips the search for an unknown part of its phone (the common case:
+	// a DLR that overtook its own submit_sm_resp).
+	unknownParts int
 
 	sched  scheduler
 	outbox outbox
@@ -134,6 +139,13 @@ func (s *Store) load() error {
 		it = txn.NewIterator(opts)
 		for it.Rewind(); it.Valid(); it.Next() {
 			s.pendingDLRs++
+		}
+		it.Close()
+
+		opts.Prefix = []byte(pfxUnknown)
+		it = txn.NewIterator(opts)
+		for it.Rewind(); it.Valid(); it.Next() {
+			s.unknownParts++
 		}
 		it.Close()
 
