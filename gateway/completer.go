@@ -141,7 +141,6 @@ func (b *bind) complete(items []outcome) {
 			b.mOK.Inc()
 			b.mParts.Inc()
 			b.mSubmitDur.Observe(o.at.Sub(o.sentAt).Seconds())
-			b.noteAccepted()
 		case okUnknown:
 			b.mUnknown.Inc()
 		case okRetry:

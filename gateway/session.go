@@ -480,6 +480,10 @@ func (s *session) onSubmitResp(h header, frame []byte) {
 		switch {
 		case st == StatusOK:
 			o.kind, o.smscID = okSubmitted, parseSubmitSMResp(frame)
+			// An acceptance ends a run of throttles, in response order (the
+			// completer runs later, in batches: resetting there let the
+			// back-off level climb under a steady share of throttling).
+			s.b.noteAccepted()
 		case st.Throttled():
 			o.kind = okRetry
 			s.b.noteThrottle(now)

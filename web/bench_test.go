@@ -11,7 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
+
+	"vneidgw/core"
+	"vneidgw/core/store"
 )
 
 const benchLines = 10_000
@@ -66,6 +71,87 @@ func BenchmarkNDJSONApprovals(b *testing.B) {
 	b.ReportMetric(float64(benchLines*b.N)/cpu.seconds(), "lines/cpu-s")
 }
 
+// BenchmarkNDJSONApprovalsAccounts: BenchmarkNDJSONApprovals with the
+// wiring of serve: every approval also becomes an account (and an audit
+// event) through the ActivationService, as in production.
+func BenchmarkNDJSONApprovalsAccounts(b *testing.B) {
+	h, token := accountsHandler(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := startCPU()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cpu.pause()
+		body := benchBody(i)
+		var req fasthttp.Request
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("/api/v1/approvals")
+		req.Header.SetContentType(ndjsonType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.SetBody(body)
+		b.SetBytes(int64(len(body)))
+		b.StartTimer()
+		cpu.resume()
+		ctx := serveDirect(h, &req)
+		if ctx.Response.StatusCode() != 202 || !bytes.Contains(ctx.Response.Body(), []byte(`"accepted":10000,`)) {
+			b.Fatalf("%d %.300s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	b.ReportMetric(float64(benchLines*b.N)/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64(benchLines*b.N)/cpu.seconds(), "lines/cpu-s")
+}
+
+// accountsHandler builds a Server wired like serve's: the real Badger store
+// with fsync, the account store and audit log on its DB, the activation
+// service creating accounts from approvals. It returns the handler and an
+// API token.
+func accountsHandler(b *testing.B) (fasthttp.RequestHandler, string) {
+	b.Helper()
+	st, err := store.Open(store.DefaultConfig(b.TempDir()), zerolog.Nop(), prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	router, err := core.NewRouter(core.DefaultPrefixes(), core.OperatorViettel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sms, err := core.NewMessageService(core.MessageServiceConfig{Store: st, Router: router})
+	if err != nil {
+		b.Fatal(err)
+	}
+	audit := store.NewAuditLog(st.DB())
+	accounts := store.NewAccountStore(st.DB())
+	ocfg := core.DefaultOTPConfig()
+	ocfg.Key = []byte("0123456789abcdef0123456789abcdef")
+	otp, err := core.NewOTPService(ocfg, store.NewOTPStore(st.DB()), sms, audit)
+	if err != nil {
+		b.Fatal(err)
+	}
+	act, err := core.NewActivationService(core.ActivationConfig{Accounts: accounts, Throttles: accounts, Audit: audit,
+		OTP: otp, SMS: sms, Hasher: core.NewHasher(core.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}, []byte("pepper"), 2),
+		Log: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs, err := core.NewMessageService(core.MessageServiceConfig{Store: st, Router: router, Accounts: act})
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, key, err := core.NewAPIKey("bench", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.PutAPIKey(context.Background(), key); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(Config{}, Deps{Messages: msgs, Keys: st, Registerer: prometheus.NewRegistry(), Log: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv.Handler(), token
+}
+
 // BenchmarkNDJSONParseValidate: the bulk hot path without storage: line
 // splitting, JSON decoding and core validation of 10,000 lines.
 func BenchmarkNDJSONParseValidate(b *testing.B) {
@@ -94,6 +180,7 @@ func BenchmarkNoticeSingle(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(4)
 	b.ResetTimer()
+	cpu := startCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		var req fasthttp.Request
 		req.Header.SetMethod("POST")
@@ -111,6 +198,7 @@ func BenchmarkNoticeSingle(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(cpu.seconds()*1e6/float64(b.N), "cpu-us/req")
 }
 
 // cpuMeter measures the process's CPU time (user+system, all threads), so

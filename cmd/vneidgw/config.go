@@ -29,6 +29,7 @@ type Config struct {
 	SyncWrites   bool   `yaml:"sync_writes" help:"fsync every store commit (grouped); turn off only for throwaway runs"`
 	Sender       string `yaml:"sender" help:"source address (TON 5 alphanumeric) of every SMS"`
 	DefaultRoute string `yaml:"default_route" help:"operator used for unknown prefixes and when an operator's binds are down"`
+	ResendOnDrop bool   `yaml:"resend_on_drop" help:"resend parts in flight when a bind drops (at most its window twice) instead of marking them unknown"`
 	PortedFile   string `yaml:"ported_file" help:"CSV of ported numbers (msisdn,operator) loaded at start"`
 	MemoryLimit  string `yaml:"memory_limit" help:"Go soft memory limit (e.g. 192MiB; 0 = none): the GC works harder before the heap grows past it"`
 	DebugPprof   bool   `yaml:"debug_pprof" help:"serve Go profiles at /debug/pprof/ on http_addr (unauthenticated: loopback only)"`
@@ -93,6 +94,7 @@ func DefaultConfig() Config {
 		LogLevel:     "info",
 		MemoryLimit:  "192MiB",
 		SyncWrites:   true,
+		ResendOnDrop: true,
 		Sender:       "VneID",
 		DefaultRoute: "viettel",
 		SMSCSim:      SMSCSimConfig{Addr: "127.0.0.1:0", DLRDelay: 200 * time.Millisecond},

@@ -245,7 +245,7 @@ func loadPorted(ctx context.Context, st *store.Store, router *core.Router, file 
 }
 
 func gatewayConfig(cfg Config) gateway.Config {
-	gc := gateway.Config{Sender: cfg.Sender, DefaultRoute: cfg.DefaultRoute}
+	gc := gateway.Config{Sender: cfg.Sender, DefaultRoute: cfg.DefaultRoute, ResendOnDrop: cfg.ResendOnDrop}
 	for _, op := range cfg.Operators {
 		oc := gateway.OperatorConfig{Name: op.Name}
 		for _, b := range op.Binds {
