@@ -45,7 +45,9 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(keyOut.String()), "\n")
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", cfgFile}, &out, &errOut, func(string) string { return "" }) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", cfgFile}, &out, &errOut, func(string) string { return "" })
+	}()
 	waitFor(t, 30*time.Second, "serve to listen", func() (bool, string) { return listenAddr(&out) != "", errOut.String() })
 	a := api{base: "http://" + listenAddr(&out), token: lines[len(lines)-1], c: &http.Client{Timeout: time.Minute}}
 
