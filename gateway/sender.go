@@ -15,7 +15,10 @@ var errNotSent = errors.New("gateway: part not sent")
 // sender leases messages from the queue and writes their parts while the
 // window has room (pipelined: it never waits for a response).
 func (b *bind) sender(ctx context.Context) {
-	batch := b.cfg.Window
+	// Lease a few messages at a time: a new OTP waits at most behind what
+	// is leased (each Next serves the OTP lane first), so keep that short;
+	// the window still fills from consecutive leases.
+	batch := max(1, b.cfg.Window/8)
 	if b.cfg.TPS > 0 {
 		// about 100 ms of traffic, so a new OTP never waits long behind
 		// a leased batch of approvals
