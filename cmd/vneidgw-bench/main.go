@@ -32,6 +32,7 @@ func main() {
 	flag.IntVar(&o.bulkConns, "bulk-conns", 2, "concurrent bulk requests")
 	flag.IntVar(&o.binds, "binds", 1, "binds per operator")
 	flag.IntVar(&o.window, "window", 64, "window per bind")
+	flag.IntVar(&o.backlog, "backlog", 0, "instead of the phases: take the SMSC away and queue this many approvals, then report the gateway's RSS (the backlog must stay on disk)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp directory and print its path")
 	flag.StringVar(&o.profile, "profile", "", "directory for the gateway's CPU profile (bulk phase) and heap profiles")
 	flag.Parse()

@@ -25,6 +25,7 @@ type options struct {
 	chunk, bulkConns, binds, window int
 	keep                            bool
 	profile                         string
+	backlog                         int
 }
 
 const acceptToSubmit = "vneidgw_gateway_accept_to_submit_seconds"
@@ -84,6 +85,9 @@ func run(ctx context.Context, o options) error {
 	defer stopRSS()
 	peaks := rssPeaks(rssCtx, gw.cmd.Process.Pid)
 
+	if o.backlog > 0 {
+		return backlogPhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o, peaks, stopRSS)
+	}
 	bulk, err := bulkPhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o)
 	if err != nil {
 		return fmt.Errorf("bulk phase: %w", err)
@@ -343,4 +347,34 @@ func fetchProfile(hc *fasthttp.HostClient, path, file string) {
 	if err := os.WriteFile(file, resp.Body(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 	}
+}
+
+// backlogPhase closes the simulator (every bind goes down), queues
+// o.backlog approvals and reports the gateway's memory: a backlog must stay
+// on disk, not in memory.
+func backlogPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, pid int, token, run string, o options, peaks <-chan rssSample, stopRSS func()) error {
+	sim.Close()
+	bar := progressbar.NewOptions(o.backlog, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("queued"), progressbar.OptionThrottle(500*time.Millisecond))
+	t0 := time.Now()
+	for start := 0; start < o.backlog; start += o.chunk {
+		var buf bytes.Buffer
+		for i := start; i < min(start+o.chunk, o.backlog); i++ {
+			approvalLine(&buf, run, i)
+		}
+		n, err := postNDJSON(hc, token, buf.Bytes())
+		if err != nil {
+			return err
+		}
+		bar.Add(n)
+	}
+	bar.Finish()
+	took := time.Since(t0)
+	rss, _ := peakRSS(pid)
+	now, _ := readRSS(pid)
+	stopRSS()
+	split := <-peaks
+	fmt.Printf("\n== backlog: %d approvals queued with every bind down in %v (%.0f/s)\n", o.backlog, took.Round(time.Millisecond), float64(o.backlog)/took.Seconds())
+	fmt.Printf("   gateway peak RSS (VmHWM) %.1f MB (sampled peaks: anonymous %.1f MB, file-backed %.1f MB); now anonymous %.1f MB, file-backed %.1f MB\n",
+		float64(rss)/1e6, float64(split.anon)/1e6, float64(split.file)/1e6, float64(now.anon)/1e6, float64(now.file)/1e6)
+	return nil
 }
