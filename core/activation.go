@@ -170,6 +170,7 @@ func (s *ActivationService) CreateFromApplications(ctx context.Context, apps []*
 	now := s.now()
 	errs = make([]error, len(apps))
 	accounts := make([]*Account, 0, len(apps))
+	backing := make([]Account, len(apps)) // one allocation for the batch's accounts
 	index := make([]int, 0, len(apps))
 	for i, app := range apps {
 		if app == nil || !validIDShape(app.IDNumber) {
@@ -181,8 +182,10 @@ func (s *ActivationService) CreateFromApplications(ctx context.Context, apps []*
 			errs[i] = err
 			continue
 		}
-		accounts = append(accounts, &Account{IDNumber: app.IDNumber, Phone: phone, ApplicationID: app.ApplicationID, FullName: app.FullName,
-			DateOfBirth: app.DateOfBirth, Sex: app.Sex, Level: app.Level, State: AccountPending, CreatedAt: now, UpdatedAt: now})
+		a := &backing[len(accounts)]
+		*a = Account{IDNumber: app.IDNumber, Phone: phone, ApplicationID: app.ApplicationID, FullName: app.FullName,
+			DateOfBirth: app.DateOfBirth, Sex: app.Sex, Level: app.Level, State: AccountPending, CreatedAt: now, UpdatedAt: now}
+		accounts = append(accounts, a)
 		index = append(index, i)
 	}
 	if len(accounts) == 0 {

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"hash/fnv"
 	"net/url"
 	"strings"
 	"time"
@@ -67,10 +66,27 @@ type ApprovalResult struct {
 // Per-application refusals are in the results; the error return is only
 // for a store failure, in which case nothing of this call is guaranteed
 // stored and the caller should retry (it is idempotent on application id).
+//
+// It is PrepareApprovals followed by StoreApprovals.
 func (s *MessageService) SubmitApprovals(ctx context.Context, clientID string, apps []*Application) ([]ApprovalResult, error) {
+	return s.StoreApprovals(ctx, s.PrepareApprovals(clientID, apps))
+}
+
+// PreparedApprovals is a batch of applications validated and turned into
+// messages by PrepareApprovals, not yet stored.
+type PreparedApprovals struct {
+	results []ApprovalResult
+	reqs    []AcceptRequest
+	index   []int // reqs[i] answers results[index[i]]
+}
+
+// PrepareApprovals is the part of SubmitApprovals that needs no storage:
+// validation, normalisation (in place) and building the approval SMS. A
+// bulk upload prepares the next batch while the previous one is stored.
+func (s *MessageService) PrepareApprovals(clientID string, apps []*Application) *PreparedApprovals {
 	results := make([]ApprovalResult, len(apps))
 	reqs := make([]AcceptRequest, 0, len(apps))
-	index := make([]int, 0, len(apps)) // reqs[i] answers results[index[i]]
+	index := make([]int, 0, len(apps))
 	now := s.now()
 	for i, a := range apps {
 		results[i].Line = i + 1
@@ -101,6 +117,16 @@ func (s *MessageService) SubmitApprovals(ctx context.Context, clientID string, a
 		reqs = append(reqs, AcceptRequest{Message: m, Application: a})
 		index = append(index, i)
 	}
+	return &PreparedApprovals{results: results, reqs: reqs, index: index}
+}
+
+// StoreApprovals is the storage part of SubmitApprovals: the accounts (when
+// the service creates them), then the applications and their queued SMS in
+// one durable write. After a failure it may be called again with the same
+// p (approvals are idempotent on application id).
+func (s *MessageService) StoreApprovals(ctx context.Context, p *PreparedApprovals) ([]ApprovalResult, error) {
+	results := append([]ApprovalResult(nil), p.results...) // p stays as prepared
+	reqs, index := p.reqs, p.index
 	if s.accounts != nil && len(reqs) > 0 {
 		apps := make([]*Application, len(reqs))
 		for j, r := range reqs {
@@ -110,7 +136,7 @@ func (s *MessageService) SubmitApprovals(ctx context.Context, clientID string, a
 		if err != nil {
 			return nil, err
 		}
-		kept, keptIndex := reqs[:0], index[:0]
+		kept, keptIndex := make([]AcceptRequest, 0, len(reqs)), make([]int, 0, len(index))
 		for j, r := range reqs {
 			if errs[j] != nil {
 				results[index[j]].Err = errs[j]
@@ -194,13 +220,16 @@ func (s *MessageService) newMessage(kind Kind, to, text string, now time.Time) (
 	if text == "" {
 		return nil, Errorf(EINVALID, "text: empty")
 	}
+	// Only the number of parts is kept: the gateway encodes the text when
+	// it sends. CountParts measures exactly as EncodeText splits, without
+	// building the parts.
+	_, n := CountParts(text)
+	if n > MaxParts {
+		return nil, Errorf(ETOOLARGE, "text: needs %d SMS parts, at most %d allowed", n, MaxParts)
+	}
 	id := NewID(now)
 	ref := concatRef(id)
-	enc, err := EncodeText(text, ref)
-	if err != nil {
-		return nil, err
-	}
-	parts := make([]PartState, len(enc.Parts))
+	parts := make([]PartState, n)
 	for i := range parts {
 		parts[i].Status = StatusQueued
 	}
@@ -275,9 +304,14 @@ func (s *MessageService) SetPorted(ctx context.Context, entries map[string]strin
 // concatRef derives the 8-bit concatenation reference from the message id,
 // so retries and restarts reuse the same reference.
 func concatRef(id string) uint8 {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return uint8(h.Sum32())
+	// FNV-1a 32 (hash/fnv's New32a), inline: no hasher or []byte to allocate.
+	const offset32, prime32 = 2166136261, 16777619
+	h := uint32(offset32)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= prime32
+	}
+	return uint8(h)
 }
 
 func validateCallbackURL(raw string) error {

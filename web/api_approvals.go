@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -12,6 +13,16 @@ import (
 type acceptAnswer struct {
 	MessageID string `json:"message_id"`
 	Duplicate bool   `json:"duplicate"`
+}
+
+// appendJSON appends a as json.Marshal writes it.
+func (a acceptAnswer) appendJSON(b []byte) []byte {
+	b = append(b, `{"message_id":`...)
+	b = appendJSONString(b, a.MessageID)
+	if a.Duplicate {
+		return append(b, `,"duplicate":true}`...)
+	}
+	return append(b, `,"duplicate":false}`...)
 }
 
 // handleApprovals answers POST /api/v1/approvals: one application as
@@ -75,7 +86,7 @@ func (s *Server) approveBulk(r *request) {
 	}
 	ctx, cancel := s.requestContext(bulkTimeout)
 	defer cancel()
-	sum, err := processNDJSON(ctx, body, s.cfg.MaxNDJSONLines, r.key.ID, s.msgs.SubmitApprovals)
+	sum, err := processNDJSON(ctx, body, s.cfg.MaxNDJSONLines, r.key.ID, s.prepareApprovals())
 	if err != nil {
 		s.renderError(r, err)
 		return
@@ -86,6 +97,24 @@ func (s *Server) approveBulk(r *request) {
 	s.log.Info().Str("client", r.key.ID).Int("accepted", sum.Accepted).Int("duplicates", sum.Duplicates).
 		Int("rejected", sum.Rejected).Msg("approvals upload")
 	s.writeJSON(r, fasthttp.StatusAccepted, sum)
+}
+
+// prepareApprovals returns the stages of a bulk submit: the message
+// service's PrepareApprovals and StoreApprovals when it has them, else all
+// of SubmitApprovals in the store stage.
+func (s *Server) prepareApprovals() prepareFunc {
+	type stages interface {
+		PrepareApprovals(clientID string, apps []*core.Application) *core.PreparedApprovals
+		StoreApprovals(ctx context.Context, p *core.PreparedApprovals) ([]core.ApprovalResult, error)
+	}
+	st, ok := s.msgs.(stages)
+	if !ok {
+		return submitStages(s.msgs.SubmitApprovals)
+	}
+	return func(clientID string, apps []*core.Application) storeFunc {
+		p := st.PrepareApprovals(clientID, apps)
+		return func(ctx context.Context) ([]core.ApprovalResult, error) { return st.StoreApprovals(ctx, p) }
+	}
 }
 
 // acquireBulk takes a bulk-upload slot, waiting up to bulkWait.

@@ -40,9 +40,12 @@ func (s *Server) handleNotice(r *request) {
 		return
 	}
 	var in noticeRequest
-	if err := decodeStrict(body, &in); err != nil {
-		s.renderError(r, err)
-		return
+	if !fastNotice(body, &in) {
+		in = noticeRequest{}
+		if err := decodeStrict(body, &in); err != nil {
+			s.renderError(r, err)
+			return
+		}
 	}
 	ctx, cancel := s.requestContext(requestTimeout)
 	defer cancel()

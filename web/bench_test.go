@@ -162,7 +162,7 @@ func BenchmarkNDJSONParseValidate(b *testing.B) {
 	b.ResetTimer()
 	cpu := startCPU()
 	for i := 0; i < b.N; i++ {
-		sum, err := processNDJSON(context.Background(), body, DefaultMaxNDJSONLines, "c", submit)
+		sum, err := processNDJSON(context.Background(), body, DefaultMaxNDJSONLines, "c", submitStages(submit))
 		if err != nil || sum.Rejected != 0 {
 			b.Fatal(err, sum.Errors)
 		}

@@ -43,7 +43,7 @@ func FuzzNDJSONBody(f *testing.F) {
 	f.Add([]byte(`{"client_id":"x","application_id":"A-2"}`))
 	const maxLines = 50
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sum, err := processNDJSON(context.Background(), body, maxLines, "client", validatingSubmit())
+		sum, err := processNDJSON(context.Background(), body, maxLines, "client", submitStages(validatingSubmit()))
 		var want []int
 		for i, l := range bytes.Split(body, []byte("\n")) {
 			if len(bytes.Trim(l, " \t\r")) > 0 {

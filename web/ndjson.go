@@ -19,6 +19,21 @@ const (
 // submitFunc is MessageService.SubmitApprovals.
 type submitFunc func(ctx context.Context, clientID string, apps []*core.Application) ([]core.ApprovalResult, error)
 
+// prepareFunc is the first stage of a submit, run as soon as a chunk is
+// parsed (MessageService.PrepareApprovals: validation and message
+// building); the storeFunc it returns is the second stage, run in the
+// background one chunk at a time in line order (StoreApprovals).
+type prepareFunc func(clientID string, apps []*core.Application) storeFunc
+
+type storeFunc func(ctx context.Context) ([]core.ApprovalResult, error)
+
+// submitStages runs all of submit in the second stage.
+func submitStages(submit submitFunc) prepareFunc {
+	return func(clientID string, apps []*core.Application) storeFunc {
+		return func(ctx context.Context) ([]core.ApprovalResult, error) { return submit(ctx, clientID, apps) }
+	}
+}
+
 // lineResult is one accepted (or duplicate) line of a bulk upload.
 type lineResult struct {
 	Line          int    `json:"line"`
@@ -88,8 +103,11 @@ func countLines(body []byte) int {
 // gateway sets itself are refused.
 func decodeApplication(line []byte) (*core.Application, error) {
 	a := new(core.Application)
-	if err := decodeStrict(line, a); err != nil {
-		return nil, err
+	if !fastApplication(line, a) {
+		*a = core.Application{}
+		if err := decodeStrict(line, a); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case a.ClientID != "":
@@ -109,48 +127,20 @@ func decodeApplication(line []byte) (*core.Application, error) {
 // (store) failure stops the upload and is returned with how far it got:
 // lines before it may be stored, and a resubmission is safe because
 // approvals are idempotent on application_id.
-func processNDJSON(ctx context.Context, body []byte, maxLines int, clientID string, submit submitFunc) (*bulkSummary, error) {
-	if n := countLines(body); n > maxLines {
+//
+// Chunks are pipelined: while chunk N is stored (most of which is waiting
+// for its durable writes) the next chunk is parsed and prepared. The store
+// stages still run one after another in line order, so the outcome is the
+// same as submitting each chunk in turn.
+func processNDJSON(ctx context.Context, body []byte, maxLines int, clientID string, prepare prepareFunc) (*bulkSummary, error) {
+	n := countLines(body)
+	if n > maxLines {
 		return nil, core.Errorf(core.ETOOLARGE, "%d lines: at most %d per request", n, maxLines)
 	}
-	sum := &bulkSummary{Results: make([]lineResult, 0, 64), Errors: make([]lineError, 0)}
-	apps := make([]*core.Application, 0, submitChunk)
-	lines := make([]int, 0, submitChunk)
+	sum := &bulkSummary{Results: make([]lineResult, 0, n), Errors: make([]lineError, 0)}
+	p := &ndjsonPipeline{ctx: ctx, clientID: clientID, prepare: prepare, sum: sum}
+	cur := newNDJSONChunk()
 	lastLine := 0
-	flush := func() error {
-		if len(apps) == 0 {
-			return nil
-		}
-		res, err := submit(ctx, clientID, apps)
-		if err != nil {
-			code := core.ErrorCode(err)
-			if code == core.EINTERNAL || code == core.EUNAVAILABLE {
-				code = core.EUNAVAILABLE
-			}
-			// The cause stays out of the caller's message (it is logged).
-			return &core.Error{Code: code, Err: err, Message: fmt.Sprintf(
-				"storing approvals failed at line %d (earlier lines may be stored); resubmit the upload: approvals are idempotent on application_id", lines[0])}
-		}
-		if len(res) != len(apps) {
-			return core.Errorf(core.EINTERNAL, "submit answered %d results for %d applications", len(res), len(apps))
-		}
-		for i, r := range res {
-			if r.Err != nil {
-				sum.Errors = append(sum.Errors, lineError{Line: lines[i], ApplicationID: r.ApplicationID,
-					Code: core.ErrorCode(r.Err), Message: safeMessage(r.Err)})
-				continue
-			}
-			sum.Results = append(sum.Results, lineResult{Line: lines[i], ApplicationID: r.ApplicationID,
-				MessageID: r.MessageID, Duplicate: r.Duplicate})
-			if r.Duplicate {
-				sum.Duplicates++
-			} else {
-				sum.Accepted++
-			}
-		}
-		apps, lines = apps[:0], lines[:0]
-		return nil
-	}
 	for off := 0; off < len(body); {
 		var line []byte
 		line, off = nextLine(body, off)
@@ -172,20 +162,128 @@ func processNDJSON(ctx context.Context, body []byte, maxLines int, clientID stri
 			sum.Errors = append(sum.Errors, le)
 			continue
 		}
-		apps = append(apps, a)
-		lines = append(lines, lastLine)
-		if len(apps) == submitChunk {
-			if err := flush(); err != nil {
+		cur.apps = append(cur.apps, a)
+		cur.lines = append(cur.lines, lastLine)
+		if len(cur.apps) == submitChunk {
+			var err error
+			if cur, err = p.start(cur); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if _, err := p.start(cur); err != nil {
+		return nil, err
+	}
+	if err := p.wait(); err != nil {
 		return nil, err
 	}
 	sort.Slice(sum.Errors, func(i, j int) bool { return sum.Errors[i].Line < sum.Errors[j].Line })
 	sum.Rejected = len(sum.Errors)
 	return sum, nil
+}
+
+// ndjsonChunk is up to submitChunk applications and their line numbers.
+type ndjsonChunk struct {
+	apps  []*core.Application
+	lines []int
+}
+
+func newNDJSONChunk() *ndjsonChunk {
+	return &ndjsonChunk{apps: make([]*core.Application, 0, submitChunk), lines: make([]int, 0, submitChunk)}
+}
+
+// ndjsonPipeline prepares chunks in the caller's goroutine, stores them
+// one at a time in the background and merges their results into sum in
+// order.
+type ndjsonPipeline struct {
+	ctx      context.Context
+	clientID string
+	prepare  prepareFunc
+	sum      *bulkSummary
+	inflight *ndjsonChunk
+	done     chan submitOutcome
+	spare    *ndjsonChunk
+}
+
+type submitOutcome struct {
+	res []core.ApprovalResult
+	err error
+}
+
+// start prepares c, waits for the chunk in flight and merges it, then
+// stores c in the background. It returns an empty chunk to fill next.
+func (p *ndjsonPipeline) start(c *ndjsonChunk) (*ndjsonChunk, error) {
+	var store storeFunc
+	if len(c.apps) > 0 {
+		store = p.prepare(p.clientID, c.apps)
+	}
+	if err := p.wait(); err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return c, nil
+	}
+	if p.done == nil {
+		p.done = make(chan submitOutcome, 1)
+	}
+	p.inflight = c
+	go func() {
+		res, err := store(p.ctx)
+		p.done <- submitOutcome{res, err}
+	}()
+	next := p.spare
+	if next == nil {
+		next = newNDJSONChunk()
+	}
+	p.spare = nil
+	return next, nil
+}
+
+// wait waits for the chunk in flight, if any, and merges its results.
+func (p *ndjsonPipeline) wait() error {
+	c := p.inflight
+	if c == nil {
+		return nil
+	}
+	out := <-p.done
+	p.inflight = nil
+	if err := p.merge(c, out.res, out.err); err != nil {
+		return err
+	}
+	c.apps, c.lines = c.apps[:0], c.lines[:0]
+	p.spare = c
+	return nil
+}
+
+func (p *ndjsonPipeline) merge(c *ndjsonChunk, res []core.ApprovalResult, err error) error {
+	sum := p.sum
+	if err != nil {
+		code := core.ErrorCode(err)
+		if code == core.EINTERNAL || code == core.EUNAVAILABLE {
+			code = core.EUNAVAILABLE
+		}
+		// The cause stays out of the caller's message (it is logged).
+		return &core.Error{Code: code, Err: err, Message: fmt.Sprintf(
+			"storing approvals failed at line %d (earlier lines may be stored); resubmit the upload: approvals are idempotent on application_id", c.lines[0])}
+	}
+	if len(res) != len(c.apps) {
+		return core.Errorf(core.EINTERNAL, "submit answered %d results for %d applications", len(res), len(c.apps))
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			sum.Errors = append(sum.Errors, lineError{Line: c.lines[i], ApplicationID: r.ApplicationID,
+				Code: core.ErrorCode(r.Err), Message: safeMessage(r.Err)})
+			continue
+		}
+		sum.Results = append(sum.Results, lineResult{Line: c.lines[i], ApplicationID: r.ApplicationID,
+			MessageID: r.MessageID, Duplicate: r.Duplicate})
+		if r.Duplicate {
+			sum.Duplicates++
+		} else {
+			sum.Accepted++
+		}
+	}
+	return nil
 }
 
 // safeMessage is the caller-facing text of a per-line error.

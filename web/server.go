@@ -54,7 +54,10 @@ type Config struct {
 
 // Deps are the Server's collaborators.
 type Deps struct {
-	Messages   *core.MessageService
+	Messages *core.MessageService
+	// Keys authenticates API clients. The Server keeps authenticated keys
+	// for up to core.DefaultKeyCacheTTL; pass a *core.KeyCache and change
+	// keys through it to make a disabled key refused at once.
 	Keys       core.KeyStore
 	Ready      func() error        // nil: always ready
 	Gatherer   prometheus.Gatherer // served at /metrics; nil: Registerer if it gathers
@@ -92,7 +95,7 @@ type messageService interface {
 type Server struct {
 	cfg          Config
 	msgs         messageService
-	keys         core.KeyStore
+	keys         *core.KeyCache // Deps.Keys behind a short-lived cache of authenticated keys
 	ready        func() error
 	inbox        func(phone string) any
 	otp          OTPService
@@ -166,7 +169,7 @@ func newServer(cfg Config, deps Deps, msgs messageService) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		msgs:     msgs,
-		keys:     deps.Keys,
+		keys:     keyCache(deps.Keys),
 		ready:    deps.Ready,
 		inbox:    deps.Inbox,
 		otp:      deps.OTP,
@@ -182,6 +185,17 @@ func newServer(cfg Config, deps Deps, msgs messageService) (*Server, error) {
 	s.buildRoutes()
 	s.handler = s.serveHTTP
 	return s, nil
+}
+
+// keyCache returns keys behind a core.KeyCache (keys itself if it is one,
+// so that the caller can disable keys through it with immediate effect).
+// Keys changed in the store behind the cache take effect within
+// core.DefaultKeyCacheTTL.
+func keyCache(keys core.KeyStore) *core.KeyCache {
+	if c, ok := keys.(*core.KeyCache); ok {
+		return c
+	}
+	return core.NewKeyCache(keys, core.DefaultKeyCacheTTL, core.DefaultKeyCacheSize, nil)
 }
 
 // Handler returns the request handler with every route and middleware
@@ -317,18 +331,27 @@ func (s *Server) finishBody(r *request) {
 
 func setSecurityHeaders(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	// Canonical names: SetCanonical skips the normalisation Set does.
+	h.SetCanonical([]byte("X-Content-Type-Options"), []byte("nosniff"))
+	h.SetCanonical([]byte("X-Frame-Options"), []byte("DENY"))
+	h.SetCanonical([]byte("Referrer-Policy"), []byte("no-referrer"))
+	h.SetCanonical([]byte("Cross-Origin-Resource-Policy"), []byte("same-origin"))
+	h.SetCanonical([]byte("Content-Security-Policy"), []byte("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"))
 	if len(h.Peek("Cache-Control")) == 0 {
-		h.Set("Cache-Control", "no-store")
+		h.SetCanonical([]byte("Cache-Control"), []byte("no-store"))
 	}
 }
 
 // writeJSON answers status with v as JSON.
 func (s *Server) writeJSON(r *request, status int, v any) {
+	if a, ok := v.(acceptAnswer); ok { // the answer of every accepted message: no reflection
+		r.ctx.SetStatusCode(status)
+		r.ctx.SetContentType("application/json")
+		// Written into the response's own (pooled) body buffer.
+		resp := &r.ctx.Response
+		resp.SwapBody(a.appendJSON(resp.SwapBody(nil)[:0]))
+		return
+	}
 	body, err := json.Marshal(v)
 	if err != nil {
 		r.err = err

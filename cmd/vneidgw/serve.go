@@ -38,6 +38,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 
 	stCfg := store.DefaultConfig(cfg.DataDir)
 	stCfg.SyncWrites = cfg.SyncWrites
+	// Without a webhook URL only messages with a callback_url need reports.
+	stCfg.ReportsWanted = cfg.Webhook.URL != ""
 	st, err := store.Open(stCfg, log.With().Str("component", "store").Logger(), reg)
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.DataDir, err)

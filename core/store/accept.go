@@ -133,7 +133,9 @@ func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Me
 		}
 		b.queueSeq++
 		m.QueueSeq = b.queueSeq
-		b.set(mkey, encodeMessage(make([]byte, 0, 96+len(m.Text)+len(m.CallbackURL)), m, true))
+		v := encodeMessage(make([]byte, 0, 96+len(m.Text)+len(m.CallbackURL)), m, true)
+		b.set(mkey, v)
+		b.cacheUpd = append(b.cacheUpd, cacheUpdate{c: &s.mcache, k: m.ID, v: v, seg: segAccepted})
 		b.set(queueKey(m.Operator, m.Priority, m.QueueSeq), []byte(m.ID))
 		b.set(phoneKey(m.To, m.CreatedAt, m.ID), nil)
 		if akey != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -34,7 +36,7 @@ func (s *AccountStore) CreateAccount(ctx context.Context, a *core.Account) (bool
 	if a == nil || a.IDNumber == "" || a.Phone == "" {
 		return false, core.Errorf(core.EINVALID, "account: ID number and phone are required")
 	}
-	val, err := json.Marshal(a)
+	val, err := encodeAccount(a)
 	if err != nil {
 		return false, core.Errorf(core.EINTERNAL, "account: encode: %w", err)
 	}
@@ -60,7 +62,7 @@ func (s *AccountStore) CreateAccounts(ctx context.Context, accounts []*core.Acco
 			errs[i] = core.Errorf(core.EINVALID, "account: ID number and phone are required")
 			continue
 		}
-		v, err := json.Marshal(a)
+		v, err := encodeAccount(a)
 		if err != nil {
 			return nil, nil, core.Errorf(core.EINTERNAL, "account: encode: %w", err)
 		}
@@ -110,11 +112,8 @@ func (s *AccountStore) CreateAccounts(ctx context.Context, accounts []*core.Acco
 // createAccountTxn applies CreateAccount's rules to one account within txn.
 // A *core.Error refuses this account only; other errors abort.
 func createAccountTxn(txn *badger.Txn, a *core.Account, val []byte) (bool, error) {
-	cur, err := getValue(txn, accountKey(a.IDNumber))
-	if err != nil {
-		return false, err
-	}
-	owner, err := getValue(txn, accountPhoneKey(a.Phone))
+	idKey := accountKey(a.IDNumber)
+	cur, err := getValue(txn, idKey)
 	if err != nil {
 		return false, err
 	}
@@ -128,13 +127,20 @@ func createAccountTxn(txn *badger.Txn, a *core.Account, val []byte) (bool, error
 		}
 		return false, core.Errorf(core.ECONFLICT, "this ID number already has an account with another phone number")
 	}
+	// The phone index is read only for a new ID number: an existing one was
+	// decided above whatever the index holds.
+	phoneKey := accountPhoneKey(a.Phone)
+	owner, err := getValue(txn, phoneKey)
+	if err != nil {
+		return false, err
+	}
 	if owner != nil && string(owner) != a.IDNumber {
 		return false, core.Errorf(core.ECONFLICT, "this phone number already holds another account")
 	}
-	if err := txn.Set(accountKey(a.IDNumber), val); err != nil {
+	if err := txn.Set(idKey, val); err != nil {
 		return false, err
 	}
-	if err := txn.Set(accountPhoneKey(a.Phone), []byte(a.IDNumber)); err != nil {
+	if err := txn.Set(phoneKey, []byte(a.IDNumber)); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -199,7 +205,7 @@ func (s *AccountStore) UpdateAccount(ctx context.Context, id string, fn func(a *
 		if a.IDNumber != id || a.Phone != phone {
 			return core.Errorf(core.EINTERNAL, "account: ID number and phone are immutable")
 		}
-		val, err := json.Marshal(a)
+		val, err := encodeAccount(a)
 		if err != nil {
 			return err
 		}
@@ -257,3 +263,139 @@ func (s *AccountStore) UpdateThrottle(ctx context.Context, key string, fn func(t
 
 // keepTTL is how long Badger keeps a record that must live d.
 func keepTTL(d time.Duration) time.Duration { return max(d, time.Second) + time.Minute }
+
+// encodeAccount returns a's record: exactly what json.Marshal(a) returns
+// (records are read back with json.Unmarshal, old and new alike), built
+// without reflection. A time outside what MarshalJSON accepts falls back to
+// json.Marshal and its error.
+func encodeAccount(a *core.Account) ([]byte, error) {
+	if !jsonTimeOK(a.CreatedAt) || !jsonTimeOK(a.UpdatedAt) || !jsonTimeOK(a.ActivatedAt) || !jsonTimeOK(a.LockedAt) {
+		return json.Marshal(a)
+	}
+	b := make([]byte, 0, 320+len(a.FullName)+len(a.PasswordHash)+len(a.PasscodeHash)+100*len(a.Questions))
+	b = append(b, `{"id_number":`...)
+	b = appendJSONString(b, a.IDNumber)
+	b = append(b, `,"phone":`...)
+	b = appendJSONString(b, a.Phone)
+	b = append(b, `,"application_id":`...)
+	b = appendJSONString(b, a.ApplicationID)
+	b = append(b, `,"full_name":`...)
+	b = appendJSONString(b, a.FullName)
+	b = append(b, `,"date_of_birth":`...)
+	b = appendJSONString(b, a.DateOfBirth)
+	b = append(b, `,"sex":`...)
+	b = appendJSONString(b, string(a.Sex))
+	b = append(b, `,"level":`...)
+	b = strconv.AppendInt(b, int64(a.Level), 10)
+	b = append(b, `,"state":`...)
+	b = appendJSONString(b, string(a.State))
+	if a.PasswordHash != "" {
+		b = append(b, `,"password_hash":`...)
+		b = appendJSONString(b, a.PasswordHash)
+	}
+	if a.PasscodeHash != "" {
+		b = append(b, `,"passcode_hash":`...)
+		b = appendJSONString(b, a.PasscodeHash)
+	}
+	if len(a.Questions) > 0 {
+		b = append(b, `,"questions":[`...)
+		for i, q := range a.Questions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"q":`...)
+			b = strconv.AppendInt(b, int64(q.QuestionID), 10)
+			b = append(b, `,"h":`...)
+			b = appendJSONString(b, q.AnswerHash)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"created_at":`...)
+	b = appendJSONTime(b, a.CreatedAt)
+	b = append(b, `,"updated_at":`...)
+	b = appendJSONTime(b, a.UpdatedAt)
+	if !a.ActivatedAt.IsZero() {
+		b = append(b, `,"activated_at":`...)
+		b = appendJSONTime(b, a.ActivatedAt)
+	}
+	if !a.LockedAt.IsZero() {
+		b = append(b, `,"locked_at":`...)
+		b = appendJSONTime(b, a.LockedAt)
+	}
+	return append(b, '}'), nil
+}
+
+// jsonTimeOK reports whether appendJSONTime writes t as time.Time's
+// MarshalJSON does (which refuses years outside 0–9999 and zone offsets
+// of 24 hours or more).
+func jsonTimeOK(t time.Time) bool {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return false
+	}
+	_, off := t.Zone()
+	return off > -24*60*60 && off < 24*60*60
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON writes it (RFC 3339
+// with nanoseconds, quoted); see jsonTimeOK.
+func appendJSONTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it by default: HTML-sensitive <, > and & escaped, invalid UTF-8 as
+// \ufffd, U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

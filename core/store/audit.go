@@ -26,7 +26,7 @@ func (l *AuditLog) Record(ctx context.Context, ev core.AuditEvent) error {
 	if ev.ID == "" {
 		ev.ID = core.NewID(ev.At)
 	}
-	val, err := json.Marshal(ev)
+	val, err := encodeAuditEvent(&ev)
 	if err != nil {
 		return core.Errorf(core.EINTERNAL, "audit: encode: %w", err)
 	}
@@ -42,15 +42,17 @@ func (l *AuditLog) RecordBatch(ctx context.Context, evs []core.AuditEvent) error
 	}
 	wb := l.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, ev := range evs {
-		if ev.ID == "" {
-			ev.ID = core.NewID(ev.At)
+	for i := range evs {
+		ev := &evs[i]
+		id := ev.ID
+		if id == "" {
+			id = core.NewID(ev.At)
 		}
-		val, err := json.Marshal(ev)
+		val, err := encodeAuditEventID(ev, id)
 		if err != nil {
 			return core.Errorf(core.EINTERNAL, "audit: encode: %w", err)
 		}
-		if err := wb.Set([]byte(pfxAudit+ev.ID), val); err != nil {
+		if err := wb.Set([]byte(pfxAudit+id), val); err != nil {
 			return storeErr(err)
 		}
 	}
@@ -92,4 +94,42 @@ func (l *AuditLog) Events(ctx context.Context, cursor string, limit int) ([]core
 		return nil
 	})
 	return out, next, err
+}
+
+// encodeAuditEvent returns ev's record: exactly what json.Marshal(ev)
+// returns, built without reflection (see encodeAccount).
+func encodeAuditEvent(ev *core.AuditEvent) ([]byte, error) { return encodeAuditEventID(ev, ev.ID) }
+
+// encodeAuditEventID is encodeAuditEvent with the event's ID taken as id
+// (RecordBatch assigns IDs without writing to the caller's slice).
+func encodeAuditEventID(ev *core.AuditEvent, id string) ([]byte, error) {
+	if !jsonTimeOK(ev.At) {
+		cp := *ev
+		cp.ID = id
+		return json.Marshal(cp)
+	}
+	b := make([]byte, 0, 160+len(ev.Actor)+len(ev.Subject)+len(ev.Client)+len(ev.Detail))
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"at":`...)
+	b = appendJSONTime(b, ev.At)
+	b = append(b, `,"actor":`...)
+	b = appendJSONString(b, ev.Actor)
+	b = append(b, `,"channel":`...)
+	b = appendJSONString(b, string(ev.Channel))
+	b = append(b, `,"action":`...)
+	b = appendJSONString(b, ev.Action)
+	b = append(b, `,"subject":`...)
+	b = appendJSONString(b, ev.Subject)
+	if ev.Client != "" {
+		b = append(b, `,"client":`...)
+		b = appendJSONString(b, ev.Client)
+	}
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, ev.Outcome)
+	if ev.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = appendJSONString(b, ev.Detail)
+	}
+	return append(b, '}'), nil
 }

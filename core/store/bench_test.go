@@ -92,7 +92,16 @@ func BenchmarkAcceptConcurrentSingle(b *testing.B) {
 
 // BenchmarkLifecycle: accept + next + submitted + delivered per message,
 // with a producer and a sender running concurrently as in the gateway.
-func BenchmarkLifecycle(b *testing.B) {
+func BenchmarkLifecycle(b *testing.B) { benchLifecycle(b, 1, false) }
+
+// BenchmarkLifecycle2Parts: the same for 2-part messages (an approval).
+func BenchmarkLifecycle2Parts(b *testing.B) { benchLifecycle(b, 2, false) }
+
+// BenchmarkLifecycle2PartsEarlyDLR: 2-part messages whose receipts overtake
+// their submit_sm_resp (recorded first, pending until the response).
+func BenchmarkLifecycle2PartsEarlyDLR(b *testing.B) { benchLifecycle(b, 2, true) }
+
+func benchLifecycle(b *testing.B, parts int, early bool) {
 	s := openStore(b, testConfig(b))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -108,7 +117,7 @@ func BenchmarkLifecycle(b *testing.B) {
 			n := min(batch, b.N-i)
 			reqs := make([]core.AcceptRequest, n)
 			for j := range reqs {
-				reqs[j] = core.AcceptRequest{Message: newMessage(fmt.Sprintf("l%09d", i+j), "viettel", core.KindApproval, 1)}
+				reqs[j] = core.AcceptRequest{Message: newMessage(fmt.Sprintf("l%09d", i+j), "viettel", core.KindApproval, parts)}
 			}
 			if _, err := s.Accept(ctx, reqs); err != nil {
 				b.Error(err)
@@ -123,18 +132,24 @@ func BenchmarkLifecycle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sub := make([]core.Event, len(ms))
-		dl := make([]core.Event, len(ms))
-		for i, m := range ms {
-			seq++
-			id := strconv.FormatInt(int64(seq), 16)
-			sub[i] = core.Event{Kind: core.EventSubmitted, MessageID: m.ID, Part: 1, Operator: "viettel", SMSCID: id}
-			dl[i] = core.Event{Kind: core.EventDLR, Operator: "viettel", SMSCID: id, Status: core.StatusDelivered}
+		sub := make([]core.Event, 0, len(ms)*parts)
+		dl := make([]core.Event, 0, len(ms)*parts)
+		for _, m := range ms {
+			for p := 1; p <= parts; p++ {
+				seq++
+				id := strconv.FormatInt(int64(seq), 16)
+				sub = append(sub, core.Event{Kind: core.EventSubmitted, MessageID: m.ID, Part: p, Operator: "viettel", SMSCID: id})
+				dl = append(dl, core.Event{Kind: core.EventDLR, Operator: "viettel", SMSCID: id, Status: core.StatusDelivered})
+			}
 		}
-		if err := s.Record(ctx, sub); err != nil {
+		first, second := sub, dl
+		if early {
+			first, second = dl, sub
+		}
+		if err := s.Record(ctx, first); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Record(ctx, dl); err != nil {
+		if err := s.Record(ctx, second); err != nil {
 			b.Fatal(err)
 		}
 		done += len(ms)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"vneidgw/core"
 )
@@ -125,6 +126,10 @@ func putKind(b []byte, k core.Kind) []byte {
 type reader struct {
 	b   []byte
 	err error
+	// src, when set, is the whole record as one string (len(src) bytes
+	// ending where b ends): str returns substrings of it instead of
+	// allocating each string.
+	src string
 }
 
 func (r *reader) fail() {
@@ -180,7 +185,13 @@ func (r *reader) str() string {
 		r.fail()
 		return ""
 	}
-	s := string(r.b[:n])
+	var s string
+	if r.src != "" {
+		p := len(r.src) - len(r.b)
+		s = r.src[p : p+int(n)]
+	} else {
+		s = string(r.b[:n])
+	}
 	r.b = r.b[n:]
 	return s
 }
@@ -290,9 +301,28 @@ func encodeMessage(dst []byte, m *core.Message, queued bool) []byte {
 	return b
 }
 
-// decodeMessage parses a message record.
+// historySpare is the room decodeMessage leaves in History for the hops an
+// event appends (so a read-modify-write does not grow the slice).
+const historySpare = 2
+
+// decodeMessage parses a message record. Its strings share one allocation
+// (a copy of b).
 func decodeMessage(b []byte) (m *core.Message, queued bool, err error) {
-	r := reader{b: b}
+	return decodeMessageFrom(b, string(b))
+}
+
+// decodeMessageShared parses a message record whose bytes are never
+// modified (a cached or overlay value, or a fresh copy from disk): its
+// strings point into b, without a copy.
+func decodeMessageShared(b []byte) (m *core.Message, queued bool, err error) {
+	if len(b) == 0 {
+		return decodeMessage(b)
+	}
+	return decodeMessageFrom(b, unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+func decodeMessageFrom(b []byte, src string) (m *core.Message, queued bool, err error) {
+	r := reader{b: b, src: src}
 	if r.byte1() != recMessageV1 {
 		return nil, false, fmt.Errorf("decode message: unknown version: %w", errCorrupt)
 	}
@@ -323,7 +353,7 @@ func decodeMessage(b []byte) (m *core.Message, queued bool, err error) {
 		}
 	}
 	if n := r.count(9); n > 0 {
-		m.History = make([]core.Hop, n)
+		m.History = make([]core.Hop, n, n+historySpare)
 		for i := range m.History {
 			h := &m.History[i]
 			h.Status = r.status()

@@ -38,6 +38,14 @@ type Config struct {
 	// PendingDLRTTL is how long a receipt that came before its submit
 	// response is kept (default 1 h).
 	PendingDLRTTL time.Duration
+	// MessageCache bounds the records of messages not yet final that the
+	// writer keeps in memory for the events that follow (default 4096, plus
+	// a quarter as many just accepted; negative disables it).
+	MessageCache int
+	// ReportsWanted: a final message writes a report to the outbox. When
+	// false (no webhook is configured), only messages with a CallbackURL
+	// get one. DefaultConfig sets it.
+	ReportsWanted bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -53,6 +61,8 @@ func DefaultConfig(dir string) Config {
 		MaxBatch:        4096,
 		GCInterval:      5 * time.Minute,
 		PendingDLRTTL:   time.Hour,
+		MessageCache:    4096,
+		ReportsWanted:   true,
 	}
 }
 
@@ -75,6 +85,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.PendingDLRTTL <= 0 {
 		c.PendingDLRTTL = d.PendingDLRTTL
+	}
+	if c.MessageCache == 0 {
+		c.MessageCache = d.MessageCache
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -16,6 +16,9 @@
 //   - the report outbox's due-time heap;
 //   - the binary record codec (codec.go) and the key layout (keys.go).
 //
-// Other store files added later (accounts, OTPs, USSD sessions) share the
-// database through DB() and must register their key prefixes in keys.go.
+// The activation stores share the database through DB() as separate types:
+// AccountStore (accounts, phone ownership, log-in throttles), OTPStore (OTP
+// records and daily counters), AuditLog and AccountEventOutbox (the
+// account-event webhook's durable queue). Their key prefixes all begin with
+// "x" (activation_keys.go); the message side's are single letters (keys.go).
 package store

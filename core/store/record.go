@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"strings"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -14,11 +15,190 @@ import (
 // (DLRs come within the validity period, at most a few days).
 const correlationTTL = 7 * 24 * time.Hour
 
-// msgRec is a message loaded into a batch for a read-modify-write.
+// msgRec is a message loaded into a batch for a read-modify-write. The
+// events of one op share it (see batch.recs): they are applied to one
+// decoded copy, written once when the op ends.
 type msgRec struct {
 	m      *core.Message
-	queued bool // holds its q/ key
-	final  bool // final before this event
+	queued bool   // holds its q/ key
+	final  bool   // final before this event
+	dirty  bool   // saved by an event of this op: to encode and write
+	raw    []byte // the record as loaded
+}
+
+// Record caches. The writer keeps, in memory, the encoded records of
+// recently accepted or touched messages that are not final (mcache, keyed
+// by message id) and the recent correlation values (ccache, keyed by the
+// c/ key), so the events that follow (the submit responses and receipts of
+// each part, seconds later) read them without a Badger lookup that goes
+// down to the SST levels.
+//
+// Consistency: only the writer writes m/ and c/ keys, and it updates a
+// cache with exactly the value it puts into (or reads through) a batch
+// overlay, when the op has succeeded (a failed op's writes are rolled back
+// and its cache updates dropped); a final message leaves mcache. So a
+// cached value always equals what batch.get would return for its key
+// (within an op, the op's own changes are looked up first: batch.recs for
+// messages, the overlay for correlations). A failed commit empties both
+// (reads then fall back to the overlays still committing and the disk, as
+// before).
+//
+// Two FIFO segments bound each cache by count: accepted messages (filled
+// by Accept; a bulk upload floods only this one) and active entries.
+type kvCache struct {
+	vals map[string]cacheVal
+	segs [2]idRing
+}
+
+const (
+	segAccepted = 0
+	segActive   = 1
+)
+
+type cacheVal struct {
+	v   []byte
+	at  int64 // batch time of the update, unix nanos
+	seg uint8
+}
+
+// idRing is a fixed-size FIFO of keys; a slot whose key has left its
+// segment meanwhile is stale and ignored on eviction.
+type idRing struct {
+	ids  []string
+	next int
+}
+
+func (c *kvCache) init(accepted, active int) {
+	if active <= 0 {
+		*c = kvCache{}
+		return
+	}
+	c.vals = make(map[string]cacheVal)
+	c.segs[segAccepted] = idRing{ids: make([]string, max(accepted, 1))}
+	c.segs[segActive] = idRing{ids: make([]string, active)}
+}
+
+func (c *kvCache) get(k string) (cacheVal, bool) {
+	if c.vals == nil {
+		return cacheVal{}, false
+	}
+	e, ok := c.vals[k]
+	return e, ok
+}
+
+// put stores k's value in segment seg (an active entry stays active).
+func (c *kvCache) put(k string, v []byte, at int64, seg uint8) {
+	if c.vals == nil {
+		return
+	}
+	if e, ok := c.vals[k]; ok && e.seg >= seg {
+		c.vals[k] = cacheVal{v: v, at: at, seg: e.seg}
+		return
+	}
+	r := &c.segs[seg]
+	if old := r.ids[r.next]; old != "" {
+		if e, ok := c.vals[old]; ok && e.seg == seg {
+			delete(c.vals, old)
+		}
+	}
+	r.ids[r.next] = k
+	r.next = (r.next + 1) % len(r.ids)
+	c.vals[k] = cacheVal{v: v, at: at, seg: seg}
+}
+
+func (c *kvCache) del(k string) {
+	if c.vals != nil {
+		delete(c.vals, k)
+	}
+}
+
+// reset empties the cache (after a failed commit).
+func (c *kvCache) reset() {
+	if c.vals == nil {
+		return
+	}
+	clear(c.vals)
+	for i := range c.segs {
+		clear(c.segs[i].ids)
+		c.segs[i].next = 0
+	}
+}
+
+// cacheUpdate is a cache change held until its op succeeds.
+type cacheUpdate struct {
+	c   *kvCache
+	k   string
+	v   []byte // nil: remove
+	seg uint8
+}
+
+// getCorrelation reads c/<op>/<canon> as this op sees it.
+func (b *batch) getCorrelation(op, canon string) ([]byte, bool, error) {
+	k := correlationKey(op, canon)
+	if e, ok := b.ov[string(k)]; ok {
+		if e.del {
+			return nil, false, nil
+		}
+		return e.val, true, nil
+	}
+	cc := &b.s.ccache
+	// An entry older than the key's TTL may be gone from disk: ask it.
+	if e, ok := cc.get(string(k)); ok && b.now.UnixNano()-e.at < int64(correlationTTL-time.Hour) {
+		return e.v, true, nil
+	}
+	v, ok, err := b.get(k)
+	if ok && err == nil && cc.vals != nil {
+		b.cacheUpd = append(b.cacheUpd, cacheUpdate{c: cc, k: string(k), v: v, seg: segActive})
+	}
+	return v, ok, err
+}
+
+// setCorrelation writes c/<op>/<canon> → part + id.
+func (b *batch) setCorrelation(op, canon string, part int, id string) {
+	k := correlationKey(op, canon)
+	v := encodeCorrelation(part, id)
+	b.setTTL(k, v, correlationTTL)
+	if cc := &b.s.ccache; cc.vals != nil {
+		b.cacheUpd = append(b.cacheUpd, cacheUpdate{c: cc, k: string(k), v: v, seg: segActive})
+	}
+}
+
+// endOp runs after each op's apply: when it succeeded, the records its
+// events changed are encoded and written once each, and the cache takes
+// the op's updates; when it failed, both are dropped (its writes are
+// rolled back).
+func (b *batch) endOp(ok bool) {
+	if ok {
+		for _, rec := range b.recOrder {
+			m := rec.m
+			switch {
+			case rec.dirty:
+				v := encodeMessage(make([]byte, 0, 128+len(m.Text)+len(m.History)*48), m, rec.queued)
+				b.set(messageKey(m.ID), v)
+				if rec.final {
+					b.s.mcache.del(m.ID)
+				} else {
+					b.s.mcache.put(m.ID, v, 0, segActive)
+				}
+			case !rec.final:
+				// Read, unchanged (e.g. a repeated response): keep it handy.
+				b.s.mcache.put(m.ID, rec.raw, 0, segActive)
+			}
+		}
+		at := b.now.UnixNano()
+		for _, u := range b.cacheUpd {
+			if u.v == nil {
+				u.c.del(u.k)
+			} else {
+				u.c.put(u.k, u.v, at, u.seg)
+			}
+		}
+	}
+	clear(b.recOrder)
+	b.recOrder = b.recOrder[:0]
+	clear(b.recs)
+	clear(b.cacheUpd)
+	b.cacheUpd = b.cacheUpd[:0]
 }
 
 func validateEvent(e *core.Event) error {
@@ -65,16 +245,35 @@ func (s *Store) Record(ctx context.Context, events []core.Event) error {
 	return s.submit(ctx, o)
 }
 
+// loadMessage returns the message as this op sees it: the record an
+// earlier event of the op loaded (and maybe changed), else the cached or
+// stored record, decoded. nil if there is no such message.
 func (b *batch) loadMessage(id string) (*msgRec, error) {
-	v, ok, err := b.get(messageKey(id))
-	if err != nil || !ok {
-		return nil, err
+	if rec := b.recs[id]; rec != nil {
+		return rec, nil
 	}
-	m, queued, err := decodeMessage(v)
+	e, cached := b.s.mcache.get(id)
+	v := e.v
+	if !cached {
+		var ok bool
+		var err error
+		v, ok, err = b.get(messageKey(id))
+		if err != nil || !ok {
+			return nil, err
+		}
+	}
+	// v is never modified (b.get and the cache hand out immutable values).
+	m, queued, err := decodeMessageShared(v)
 	if err != nil {
 		return nil, err
 	}
-	return &msgRec{m: m, queued: queued, final: m.Status.Final()}, nil
+	rec := &msgRec{m: m, queued: queued, final: m.Status.Final(), raw: v}
+	if b.recs == nil {
+		b.recs = make(map[string]*msgRec)
+	}
+	b.recs[id] = rec
+	b.recOrder = append(b.recOrder, rec)
+	return rec, nil
 }
 
 func (s *Store) applyEvent(b *batch, e *core.Event) error {
@@ -115,27 +314,12 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 		m.History = append(m.History, hopOf(e, core.StatusSubmitted, part, m))
 		if c := canonSMSCID(e.SMSCID); c != "" {
 			op := opOf(e, m)
-			b.setTTL(correlationKey(op, c), encodeCorrelation(part, m.ID), correlationTTL)
+			b.setCorrelation(op, c, part, m.ID)
 			// A receipt that came before this response?
-			for _, v := range s.pendingVariants(e.SMSCID) {
-				k := pendingDLRKey(op, v)
-				raw, ok, err := b.get(k)
-				if err != nil {
+			if s.pending.mayHave(op, c) {
+				if err := s.takePending(b, rec, part, op, c, e.SMSCID); err != nil {
 					return err
 				}
-				if !ok {
-					continue
-				}
-				b.del(k)
-				b.effect(func() { s.pendingDLRs-- })
-				dlr, err := decodeDLR(raw)
-				if err != nil {
-					s.log.Warn().Err(err).Msg("store: bad pending receipt dropped")
-					break
-				}
-				dlr.Operator = op
-				s.applyReceipt(b, rec, part, &dlr)
-				break
 			}
 		}
 	case core.EventUnknown:
@@ -172,13 +356,35 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 	return nil
 }
 
-// pendingVariants returns the ids to look up among pending receipts: none
-// while no receipt is pending (the common case: one lookup saved per id form).
-func (s *Store) pendingVariants(smscid string) []string {
-	if s.pendingDLRs <= 0 {
-		return nil
+// takePending applies and removes the pending receipt stored under one
+// of the readings of the submit's SMSC id (canonical c first), if any.
+func (s *Store) takePending(b *batch, rec *msgRec, part int, op, c, smscid string) error {
+	try := func(v string) (bool, error) {
+		k := pendingDLRKey(op, v)
+		raw, ok, err := b.get(k)
+		if err != nil || !ok {
+			return false, err
+		}
+		b.del(k)
+		b.effect(func() { s.pending.remove(op, v) })
+		dlr, err := decodeDLR(raw)
+		if err != nil {
+			s.log.Warn().Err(err).Msg("store: bad pending receipt dropped")
+			return true, nil
+		}
+		dlr.Operator = op
+		s.applyReceipt(b, rec, part, &dlr)
+		return true, nil
 	}
-	return smscIDVariants(smscid)
+	if found, err := try(c); found || err != nil {
+		return err
+	}
+	for _, v := range smscIDVariants(smscid)[1:] {
+		if found, err := try(v); found || err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func opOf(e *core.Event, m *core.Message) string {
@@ -228,8 +434,22 @@ func (s *Store) applyReceipt(b *batch, rec *msgRec, part int, e *core.Event) boo
 }
 
 func (s *Store) applyDLR(b *batch, e *core.Event) error {
-	for _, v := range smscIDVariants(e.SMSCID) {
-		raw, ok, err := b.get(correlationKey(e.Operator, v))
+	// The canonical reading first; the others (big-number conversions)
+	// only when it is not known.
+	c := canonSMSCID(e.SMSCID)
+	var variants []string
+	for i := 0; c != ""; i++ {
+		v := c
+		if i > 0 {
+			if i == 1 {
+				variants = smscIDVariants(e.SMSCID)
+			}
+			if i >= len(variants) {
+				break
+			}
+			v = variants[i]
+		}
+		raw, ok, err := b.getCorrelation(e.Operator, v)
 		if err != nil {
 			return err
 		}
@@ -256,8 +476,8 @@ func (s *Store) applyDLR(b *batch, e *core.Event) error {
 				return err
 			}
 			if rec != nil {
-				if c := canonSMSCID(e.SMSCID); c != "" {
-					b.setTTL(correlationKey(opOf(e, rec.m), c), encodeCorrelation(part, id), correlationTTL)
+				if c != "" {
+					b.setCorrelation(opOf(e, rec.m), c, part, id)
 				}
 				if s.applyReceipt(b, rec, part, e) {
 					s.saveMessage(b, rec, e.ErrorCode)
@@ -266,9 +486,10 @@ func (s *Store) applyDLR(b *batch, e *core.Event) error {
 			}
 		}
 	}
-	if c := canonSMSCID(e.SMSCID); c != "" {
+	if c != "" {
 		b.setTTL(pendingDLRKey(e.Operator, c), encodeDLR(make([]byte, 0, 64), e), b.s.cfg.PendingDLRTTL)
-		s.pendingDLRs++ // counted at once (writer-owned), so later batches look it up
+		// Indexed at once (writer-owned), so later ops and batches look it up.
+		s.pending.add(e.Operator, c, b.now.Add(b.s.cfg.PendingDLRTTL))
 	}
 	return nil
 }
@@ -427,7 +648,108 @@ func (s *Store) saveMessage(b *batch, rec *msgRec, errCode string) {
 		if n := len(m.History); n > 0 && !m.History[n-1].At.IsZero() {
 			at = m.History[n-1].At
 		}
-		b.addReport(m, errCode, at)
+		if s.cfg.ReportsWanted || m.CallbackURL != "" {
+			b.addReport(m, errCode, at)
+		}
 	}
-	b.set(messageKey(m.ID), encodeMessage(make([]byte, 0, 128+len(m.Text)+len(m.History)*48), m, rec.queued))
+	rec.dirty = true // written when the op ends (endOp)
+}
+
+// pendingIndex over-approximates the pending receipts (d/ keys) by the
+// readings of their SMSC ids, so a submit response looks pending receipts
+// up only when one may match it: per (operator, reading) a reference count
+// and the latest expiry. An entry is added when its key is written (before
+// the commit), removed after its deletion is committed, and forgotten once
+// its TTL has passed (with a margin: Badger counts the TTL from the
+// commit). Receipts whose id is too long to convert cheaply, or whose key
+// cannot be split, are counted under the wildcard.
+type pendingIndex struct {
+	m         map[pendKey]pendEnt
+	nextSweep time.Time
+	now       func() time.Time
+}
+
+type pendKey struct{ op, id string }
+
+type pendEnt struct {
+	refs  int
+	until time.Time
+}
+
+// pendWild is the index key of receipts not indexed by reading.
+func pendWild() pendKey { return pendKey{id: "*"} }
+
+// pendIndexable bounds the canonical ids indexed by reading: every reading
+// of such an id is at most maxSMSCIDLen long, so the relation "is a
+// reading of" is symmetric between them.
+const pendIndexable = 40
+
+// pendMargin is added to a pending receipt's TTL in the index.
+const pendMargin = 10 * time.Minute
+
+func (x *pendingIndex) init(now func() time.Time) {
+	x.m = make(map[pendKey]pendEnt)
+	x.now = now
+}
+
+func (x *pendingIndex) keys(op, canon string) []pendKey {
+	if len(canon) > pendIndexable || strings.Contains(op, "/") {
+		return []pendKey{pendWild()}
+	}
+	vs := smscIDVariants(canon)
+	out := make([]pendKey, len(vs))
+	for i, v := range vs {
+		out[i] = pendKey{op, v}
+	}
+	return out
+}
+
+// add indexes the pending receipt d/<op>/<canon>, kept until until.
+func (x *pendingIndex) add(op, canon string, until time.Time) {
+	until = until.Add(pendMargin)
+	for _, k := range x.keys(op, canon) {
+		e := x.m[k]
+		e.refs++
+		if until.After(e.until) {
+			e.until = until
+		}
+		x.m[k] = e
+	}
+	if now := x.now(); now.After(x.nextSweep) {
+		for k, e := range x.m {
+			if now.After(e.until) {
+				delete(x.m, k)
+			}
+		}
+		x.nextSweep = now.Add(time.Minute)
+	}
+}
+
+// remove is the post-commit effect of deleting d/<op>/<canon>.
+func (x *pendingIndex) remove(op, canon string) {
+	for _, k := range x.keys(op, canon) {
+		e, ok := x.m[k]
+		if !ok {
+			continue
+		}
+		if e.refs--; e.refs <= 0 {
+			delete(x.m, k)
+		} else {
+			x.m[k] = e
+		}
+	}
+}
+
+// mayHave reports whether a pending receipt may be stored under a reading
+// of the canonical id canon.
+func (x *pendingIndex) mayHave(op, canon string) bool {
+	if len(x.m) == 0 {
+		return false
+	}
+	now := x.now()
+	if e, ok := x.m[pendWild()]; ok && !now.After(e.until) {
+		return true
+	}
+	e, ok := x.m[pendKey{op, canon}]
+	return ok && !now.After(e.until)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,14 +41,21 @@ type Store struct {
 	// Owned by the writer goroutine (and by Open before it starts).
 	queueSeq  uint64
 	reportSeq uint64
-	// pendingDLRs over-approximates the d/ keys on disk (TTL expiry is not
-	// counted down): while it is 0 a submit needs no pending-receipt lookup.
-	pendingDLRs int
+	// pending indexes the d/ keys on disk (record.go): a submit looks
+	// pending receipts up only when one may match.
+	pending pendingIndex
 	// unknownParts over-approximates the u/ keys (parts whose submit was
 	// never answered). While it is 0, a receipt that matches no correlation
 	// skips the search for an unknown part of its phone (the common case:
 	// a DLR that overtook its own submit_sm_resp).
 	unknownParts int
+	// mcache holds encoded records of messages not yet final, ccache
+	// correlation values (record.go).
+	mcache kvCache
+	ccache kvCache
+
+	// freeBufs are cleared batch buffers for reuse (writer.go).
+	freeBufs []*batchBufs
 
 	sched  scheduler
 	outbox outbox
@@ -76,6 +84,9 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		stop:    make(chan struct{}),
 	}
 	s.sched.init(s)
+	s.pending.init(cfg.Now)
+	s.mcache.init(cfg.MessageCache/4, cfg.MessageCache)
+	s.ccache.init(0, cfg.MessageCache*2)
 	s.outbox.init()
 	if err := s.load(); err != nil {
 		_ = db.Close()
@@ -138,7 +149,15 @@ func (s *Store) load() error {
 		opts.Prefix = []byte(pfxPendingDLR)
 		it = txn.NewIterator(opts)
 		for it.Rewind(); it.Valid(); it.Next() {
-			s.pendingDLRs++
+			op, canon, ok := strings.Cut(string(it.Item().Key()[len(pfxPendingDLR):]), "/")
+			if !ok || strings.Contains(canon, "/") {
+				op, canon = "/", "" // indexed under the wildcard
+			}
+			until := s.now().Add(s.cfg.PendingDLRTTL)
+			if exp := it.Item().ExpiresAt(); exp > 0 {
+				until = time.Unix(int64(exp), 0)
+			}
+			s.pending.add(op, canon, until)
 		}
 		it.Close()
 

@@ -62,6 +62,14 @@ type batch struct {
 	unknownTouched map[string][]string
 	wakeQueue      bool
 	wakeReports    bool
+
+	bufs *batchBufs // where ov and log came from
+
+	// The current op's message records (see loadMessage, endOp) and its
+	// message cache updates.
+	recs     map[string]*msgRec
+	recOrder []*msgRec
+	cacheUpd []cacheUpdate
 }
 
 // get returns the value of key as this batch sees it. The slice must not be
@@ -191,12 +199,14 @@ func (s *Store) writeLoop() {
 func (s *Store) startBatch(ops []*op, items int, prev []*batch) *inflight {
 	f := &inflight{ops: ops, items: items, start: time.Now(), done: make(chan struct{})}
 	rtx := s.db.NewTransaction(false)
+	bufs := s.takeBatchBufs(items * 4)
 	b := &batch{
 		s:         s,
 		rtx:       rtx,
 		prev:      prev,
-		ov:        make(map[string]ovEntry, items*4),
-		log:       make([]logEntry, 0, items*4),
+		bufs:      bufs,
+		ov:        bufs.ov,
+		log:       bufs.log,
 		now:       s.now(),
 		queueSeq:  s.queueSeq,
 		reportSeq: s.reportSeq,
@@ -206,7 +216,9 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch) *inflight {
 		o.logStart, o.effStart = len(b.log), len(b.eff)
 		qs, rs := b.queueSeq, b.reportSeq
 		wq, wr := b.wakeQueue, b.wakeReports
-		if err := o.apply(b); err != nil {
+		err := o.apply(b)
+		b.endOp(err == nil)
+		if err != nil {
 			o.err = err
 			b.rollback(o.logStart)
 			b.eff = b.eff[:o.effStart]
@@ -245,6 +257,9 @@ func (s *Store) finishBatch(f *inflight) {
 	if firstErr != nil {
 		s.metrics.commitErrors.Inc()
 		s.log.Error().Err(firstErr).Int("ops", len(f.ops)).Msg("store: commit failed")
+		// The cache may hold records that did not reach the disk.
+		s.mcache.reset()
+		s.ccache.reset()
 	}
 	b := f.b
 	for i, o := range f.ops {
@@ -275,6 +290,68 @@ func (s *Store) finishBatch(f *inflight) {
 	}
 	for _, o := range f.ops {
 		close(o.done)
+	}
+	// Nothing reads the overlay any more: later batches consulted it only
+	// while they were applied, and Badger has its keys and values.
+	b.bufs.log = b.log
+	s.putBatchBufs(b.bufs)
+	b.ov, b.log, b.bufs = nil, nil, nil
+}
+
+// batchBufs are a batch's overlay map and log, reused by later batches
+// (the writer's main allocation per commit otherwise).
+type batchBufs struct {
+	ov   map[string]ovEntry
+	log  []logEntry
+	hint int // the map's size hint
+}
+
+// Reuse is bounded (the Go heap runs close to its soft limit under load):
+// at most maxFreeBufs buffers made for at most maxReusedBufs writes are
+// kept; a large batch's buffers go to the GC as before.
+const (
+	maxFreeBufs   = 2
+	maxReusedBufs = 2048
+)
+
+// takeBatchBufs returns buffers for about n writes: reused ones whose map
+// was made for between n and 8n entries (clearing a much larger map costs
+// more than making a small one), else new ones.
+func (s *Store) takeBatchBufs(n int) *batchBufs {
+	n = max(n, 16)
+	for i, fb := range s.freeBufs {
+		if fb.hint >= n && fb.hint <= 8*n {
+			last := len(s.freeBufs) - 1
+			s.freeBufs[i] = s.freeBufs[last]
+			s.freeBufs[last] = nil
+			s.freeBufs = s.freeBufs[:last]
+			return fb
+		}
+	}
+	return &batchBufs{ov: make(map[string]ovEntry, n), log: make([]logEntry, 0, n), hint: n}
+}
+
+// putBatchBufs clears fb and keeps it for reuse (dropping the smallest
+// when the list is full).
+func (s *Store) putBatchBufs(fb *batchBufs) {
+	if fb == nil || fb.hint > maxReusedBufs {
+		return
+	}
+	clear(fb.ov)
+	clear(fb.log)
+	fb.log = fb.log[:0]
+	if len(s.freeBufs) < maxFreeBufs {
+		s.freeBufs = append(s.freeBufs, fb)
+		return
+	}
+	small := 0
+	for i, x := range s.freeBufs {
+		if x.hint < s.freeBufs[small].hint {
+			small = i
+		}
+	}
+	if s.freeBufs[small].hint < fb.hint {
+		s.freeBufs[small] = fb
 	}
 }
 
