@@ -52,7 +52,8 @@ type bind struct {
 
 	outbox outbox
 	// unsettled bounds the parts sent whose outcome is not yet on disk to
-	// the window: after a crash (kill -9) at most that many are sent again.
+	// the window (at least one whole message, whose parts' slots are freed
+	// together): after a crash (kill -9) at most that many are sent again.
 	unsettled chan struct{}
 	ussdSem   chan struct{}
 	ussdWG    sync.WaitGroup
@@ -88,7 +89,7 @@ func newBind(g *Gateway, op *operator, cfg BindConfig) *bind {
 		op:        op,
 		log:       g.log.With().Str("operator", op.name).Str("bind", cfg.Name).Logger(),
 		m:         g.m,
-		unsettled: make(chan struct{}, cfg.Window),
+		unsettled: make(chan struct{}, max(cfg.Window, core.MaxParts)),
 		ussdSem:   make(chan struct{}, 256),
 		curCh:     make(chan struct{}),
 		state:     StateIdle,

@@ -44,6 +44,11 @@ type msgState struct {
 	sendIdx   []int
 	remaining int
 	res       []outcome
+	// tokens are the unsettled slots held by parts that already have an
+	// outcome: they are freed only once the message's events are recorded
+	// (when its last part has an outcome), so a crash never finds more than
+	// the window of sent-but-unrecorded parts.
+	tokens int
 }
 
 // outbox is an unbounded hand-off from the reader/sender to the completer:
@@ -111,7 +116,7 @@ func (b *bind) complete(items []outcome) {
 	tokens := 0
 	for i := range items {
 		o := &items[i]
-		if o.token {
+		if o.token && o.ms == nil {
 			tokens++
 		}
 		switch o.kind {
@@ -157,8 +162,12 @@ func (b *bind) complete(items []outcome) {
 		ms := o.ms
 		ms.res[o.part] = *o
 		ms.remaining--
+		if o.token {
+			ms.tokens++
+		}
 		if ms.remaining == 0 {
 			events, retries = b.finish(ms, now, events, retries)
+			tokens += ms.tokens
 		}
 	}
 	if len(events) > 0 {

@@ -463,3 +463,20 @@ func TestSimDropResendOnDrop(t *testing.T) {
 	}
 	t.Logf("stats %+v", st)
 }
+
+// TestWindowOneSendsMultipartMessages: with a window of 1, multi-part
+// messages still go out (a message's parts free their unsettled slots
+// together, so the bound must hold a whole message, not just the window).
+func TestWindowOneSendsMultipartMessages(t *testing.T) {
+	sim := startSim(t, smscsim.Config{})
+	q := newMemQueue()
+	const n = 40
+	parts := putMessages(q, "viettel", "w", n)
+	g := newTestGateway(t, simConfig(sim, func(b *BindConfig) { b.Window = 1 }), q)
+	startGateway(t, g)
+	q.waitDone(t, n, 20*time.Second)
+	waitDLRs(t, q, parts, 20*time.Second)
+	if st := sim.Stats(); st.Parts != uint64(parts) || st.Duplicates != 0 {
+		t.Fatalf("sim stats %+v (parts %d)", st, parts)
+	}
+}
