@@ -237,6 +237,9 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 		res.a2sP50, res.a2sP99 = h.quantile(0.5), h.quantile(0.99)
 	}
 	res.probeKind, res.probes = pr.kind, len(pr.lat)
+	if pr.fails > 0 || len(pr.lat) == 0 {
+		fmt.Fprintf(os.Stderr, "probes: %d sent, %d failed (last: %s), %d arrived\n", pr.sent, pr.fails, pr.lastErr, len(pr.lat))
+	}
 	sort.Float64s(pr.lat)
 	res.probeP50, res.probeP99 = percentile(pr.lat, 0.5), percentile(pr.lat, 0.99)
 	return res, nil
@@ -282,8 +285,10 @@ func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Serv
 }
 
 type probeResult struct {
-	kind string
-	lat  []float64
+	kind        string
+	lat         []float64
+	sent, fails int
+	lastErr     string
 }
 
 // probe sends an OTP (or, before the OTP API exists, a notice) every 20 ms
@@ -297,23 +302,33 @@ func probe(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, to
 	var pending []sent
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// Arrivals are collected as they come (the simulator's inbox keeps a
+	// bounded number of phones, and the bulk pushes old ones out); the
+	// latency uses the simulator's own arrival time.
+	collect := func() {
+		kept := pending[:0]
+		for _, p := range pending {
+			if in := sim.Inbox(p.phone); len(in) > 0 {
+				res.lat = append(res.lat, in[0].At.Sub(p.at).Seconds())
+			} else {
+				kept = append(kept, p)
+			}
+		}
+		pending = kept
+	}
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
-			// Collect what arrived (give stragglers a moment).
 			deadline := time.Now().Add(5 * time.Second)
-			for _, p := range pending {
-				for time.Now().Before(deadline) {
-					if in := sim.Inbox(p.phone); len(in) > 0 {
-						res.lat = append(res.lat, in[0].At.Sub(p.at).Seconds())
-						break
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+			for len(pending) > 0 && time.Now().Before(deadline) {
+				collect()
+				time.Sleep(5 * time.Millisecond)
 			}
+			res.fails += len(pending)
 			return res
 		case <-tick.C:
 		}
+		collect()
 		phone := benchPhone(900000 + i)
 		t0 := time.Now()
 		var code int
@@ -327,8 +342,12 @@ func probe(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, to
 		if res.kind == "notice" {
 			code, _, err = postJSON(hc, token, "/api/v1/messages", []byte(`{"to":"`+phone+`","text":"Probe `+strconv.Itoa(i)+`"}`), run+"-p-"+strconv.Itoa(i))
 		}
+		res.sent++
 		if err == nil && code/100 == 2 {
 			pending = append(pending, sent{phone, t0})
+		} else {
+			res.fails++
+			res.lastErr = fmt.Sprintf("status %d err %v", code, err)
 		}
 	}
 }

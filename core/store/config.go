@@ -103,7 +103,7 @@ func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
 // badgerOptions tunes Badger for a small footprint: records are ~300–600
 // bytes, so they live in the LSM tree (no value-log indirection on reads).
 func (c *Config) badgerOptions(log zerolog.Logger) badger.Options {
-	memtable := clamp(c.MemoryBudget/4, 16<<20, 32<<20)
+	memtable := clamp(c.MemoryBudget/8, 8<<20, 32<<20)
 	o := badger.DefaultOptions(c.Dir).
 		WithInMemory(c.InMemory).
 		WithSyncWrites(c.SyncWrites).
@@ -119,6 +119,9 @@ func (c *Config) badgerOptions(log zerolog.Logger) badger.Options {
 		// resident memory: keep its files small.
 		WithValueLogFileSize(32 << 20).
 		WithNumCompactors(2).
+		// Table builders hold about 4× a table while flushing/compacting
+		// and were most of the heap: small tables keep it (and GC) down.
+		WithBaseTableSize(1 << 20).
 		WithNumGoroutines(2).
 		// Records are small and short-lived; compression cost more CPU in
 		// flushes, compactions and reads than it saved (measured with make bench).
