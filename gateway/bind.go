@@ -55,9 +55,12 @@ type bind struct {
 	// the window (at least one whole message, whose parts' slots are freed
 	// together): after a crash (kill -9) at most that many are sent again.
 	unsettled chan struct{}
-	ussdSem   chan struct{}
-	ussdWG    sync.WaitGroup
-	bufs      sync.Pool
+	// express is the OTP lane's own small pool of unsettled slots (one
+	// whole message), so an OTP is never held up by approvals' slots.
+	express chan struct{}
+	ussdSem chan struct{}
+	ussdWG  sync.WaitGroup
+	bufs    sync.Pool
 
 	evBuf    []core.Event // completer-owned scratch
 	retryBuf []retryItem
@@ -78,7 +81,8 @@ type bind struct {
 	// cached metric children
 	mOK, mThrottled, mRetry, mRejected, mUnknown, mLate, mExpired prometheus.Counter
 	mParts                                                        prometheus.Counter
-	mSubmitDur, mAcceptToSubmit                                   prometheus.Observer
+	mSubmitDur                                                    prometheus.Observer
+	mAcceptToSubmit                                               [core.NumPriorities]prometheus.Observer // by priority lane
 	mGenericNacks                                                 prometheus.Counter
 }
 
@@ -90,6 +94,7 @@ func newBind(g *Gateway, op *operator, cfg BindConfig) *bind {
 		log:       g.log.With().Str("operator", op.name).Str("bind", cfg.Name).Logger(),
 		m:         g.m,
 		unsettled: make(chan struct{}, max(cfg.Window, core.MaxParts)),
+		express:   make(chan struct{}, core.MaxParts),
 		ussdSem:   make(chan struct{}, 256),
 		curCh:     make(chan struct{}),
 		state:     StateIdle,
@@ -110,7 +115,9 @@ func newBind(g *Gateway, op *operator, cfg BindConfig) *bind {
 	b.mExpired = s.WithLabelValues(op.name, resultExpired)
 	b.mParts = g.m.partsSubmitted.WithLabelValues(op.name)
 	b.mSubmitDur = g.m.submitDuration.WithLabelValues(op.name)
-	b.mAcceptToSubmit = g.m.acceptToSubmit.WithLabelValues(op.name)
+	for p, kind := range [core.NumPriorities]core.Kind{core.KindOTP, core.KindNotice, core.KindApproval} {
+		b.mAcceptToSubmit[p] = g.m.acceptToSubmit.WithLabelValues(op.name, string(kind))
+	}
 	b.mGenericNacks = g.m.genericNacks.WithLabelValues(op.name)
 	g.m.bindUp.WithLabelValues(op.name, cfg.Name).Set(0)
 	g.m.bindsUp.WithLabelValues(op.name).Set(0)
@@ -137,6 +144,9 @@ func (b *bind) run(ctx context.Context) {
 	wg.Go(func() { b.connLoop(ctx) })
 	if b.cfg.canTransmit() {
 		wg.Go(func() { b.sender(ctx) })
+		if lq, ok := b.g.q.(laneQueue); ok {
+			wg.Go(func() { b.expressSender(ctx, lq) })
+		}
 	}
 	wg.Wait()
 	b.ussdWG.Wait()

@@ -44,6 +44,8 @@ type msgState struct {
 	sendIdx   []int
 	remaining int
 	res       []outcome
+	// pool is the unsettled-slot pool the parts were sent with.
+	pool chan struct{}
 	// tokens are the unsettled slots held by parts that already have an
 	// outcome: they are freed only once the message's events are recorded
 	// (when its last part has an outcome), so a crash never finds more than
@@ -113,7 +115,7 @@ func (b *bind) completer(stop <-chan struct{}) {
 func (b *bind) complete(items []outcome) {
 	now := time.Now()
 	events, retries := b.evBuf[:0], b.retryBuf[:0]
-	tokens := 0
+	tokens, expressTokens := 0, 0
 	for i := range items {
 		o := &items[i]
 		if o.token && o.ms == nil {
@@ -167,7 +169,11 @@ func (b *bind) complete(items []outcome) {
 		}
 		if ms.remaining == 0 {
 			events, retries = b.finish(ms, now, events, retries)
-			tokens += ms.tokens
+			if ms.pool == b.express {
+				expressTokens += ms.tokens
+			} else {
+				tokens += ms.tokens
+			}
 		}
 	}
 	if len(events) > 0 {
@@ -183,6 +189,9 @@ func (b *bind) complete(items []outcome) {
 	b.evBuf, b.retryBuf = events[:0], retries[:0]
 	for range tokens {
 		<-b.unsettled
+	}
+	for range expressTokens {
+		<-b.express
 	}
 }
 
@@ -225,7 +234,7 @@ func (b *bind) finish(ms *msgState, now time.Time, events []core.Event, retries 
 		}
 	}
 	if allOK && !m.CreatedAt.IsZero() {
-		b.mAcceptToSubmit.Observe(now.Sub(m.CreatedAt).Seconds())
+		b.mAcceptToSubmit[min(int(m.Priority), core.NumPriorities-1)].Observe(now.Sub(m.CreatedAt).Seconds())
 	}
 	reject := func(o *outcome, code string) []core.Event {
 		ev := base

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,10 +28,13 @@ type memQueue struct {
 	retries int
 
 	// hooks
-	recordGate  chan struct{} // if set, Record of DLR events waits for it
-	recordErr   error
-	recordFails int             // fail this many Record calls first
-	submittedBy map[partKey]int // EventSubmitted count per part
+	recordGate chan struct{} // if set, Record of DLR events waits for it
+	// holdApprovals, if set, makes Record of a batch holding an approval's
+	// submit wait for it (the main sender then runs out of unsettled slots).
+	holdApprovals chan struct{}
+	recordErr     error
+	recordFails   int             // fail this many Record calls first
+	submittedBy   map[partKey]int // EventSubmitted count per part
 }
 
 type partKey struct {
@@ -105,12 +109,21 @@ func (q *memQueue) put(m *core.Message) {
 }
 
 func (q *memQueue) Next(ctx context.Context, operators []string, max int) ([]*core.Message, error) {
+	return q.NextUpTo(ctx, operators, core.NumPriorities-1, max)
+}
+
+// NextUpTo serves the lanes of priority upTo and higher only (the express
+// sender's OTP lane), like core/store.
+func (q *memQueue) NextUpTo(ctx context.Context, operators []string, upTo core.Priority, max int) ([]*core.Message, error) {
 	for {
 		q.mu.Lock()
 		now := time.Now()
 		var out []*core.Message
 		var wake time.Time
 		for p := range core.Priority(core.NumPriorities) {
+			if p > upTo {
+				break
+			}
 			for _, op := range operators {
 				l := q.laneLocked(op, p)
 				keep := l.retry[:0]
@@ -175,6 +188,15 @@ func (q *memQueue) Retry(m *core.Message, at time.Time) {
 }
 
 func (q *memQueue) Record(ctx context.Context, events []core.Event) error {
+	if q.holdApprovals != nil && slices.ContainsFunc(events, func(e core.Event) bool {
+		return e.Kind == core.EventSubmitted && !strings.HasPrefix(e.MessageID, "otp")
+	}) {
+		select {
+		case <-q.holdApprovals:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if q.recordGate != nil && slices.ContainsFunc(events, func(e core.Event) bool { return e.Kind == core.EventDLR }) {
 		select {
 		case <-q.recordGate:

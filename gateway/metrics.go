@@ -51,9 +51,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 		}, []string{"operator"}),
 		acceptToSubmit: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "vneidgw_gateway_accept_to_submit_seconds", Help: "Message accepted to its last part accepted by the SMSC.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 3, 12),
-		}, []string{"operator"}),
+			Name: "vneidgw_gateway_accept_to_submit_seconds", Help: "Message accepted to its last part accepted by the SMSC, by operator and message kind (otp, notice, approval).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"operator", "kind"}),
 		dlrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vneidgw_gateway_dlrs_total", Help: "Delivery receipts received, by status.",
 		}, []string{"operator", "status"}),

@@ -50,14 +50,54 @@ func (b *bind) sender(ctx context.Context) {
 			continue
 		}
 		for _, m := range msgs {
-			b.sendMessage(ctx, s, m)
+			b.sendMessage(ctx, s, m, b.unsettled)
+		}
+	}
+}
+
+// laneQueue is a queue that can serve its highest-priority lanes alone
+// (core/store's Store does); with it each bind runs an express sender.
+type laneQueue interface {
+	NextUpTo(ctx context.Context, operators []string, upTo core.Priority, max int) ([]*core.Message, error)
+}
+
+// expressSender serves only the OTP lane, with its own unsettled slots: the
+// main sender may be waiting for slots held by leased approvals, and an OTP
+// must not wait behind them.
+func (b *bind) expressSender(ctx context.Context, q laneQueue) {
+	for {
+		s, err := b.waitSession(ctx)
+		if err != nil {
+			return
+		}
+		if !b.waitPause(ctx, s) {
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		nctx, cancel := context.WithTimeout(ctx, b.g.nextWait)
+		msgs, err := q.NextUpTo(nctx, b.g.lanesFor(b), core.PriorityOTP, 1)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				b.log.Error().Err(err).Msg("queue next (otp lane)")
+				sleepCtx(ctx, b.g.cfg.RetryMin)
+			}
+			continue
+		}
+		for _, m := range msgs {
+			b.sendMessage(ctx, s, m, b.express)
 		}
 	}
 }
 
 // sendMessage submits every still-queued part of m on s. Each part ends
 // with exactly one outcome in the outbox.
-func (b *bind) sendMessage(ctx context.Context, s *session, m *core.Message) {
+func (b *bind) sendMessage(ctx context.Context, s *session, m *core.Message, pool chan struct{}) {
 	now := time.Now()
 	ev := func(kind core.EventKind, code string) {
 		b.outbox.push(outcome{kind: okEvent, ev: &core.Event{Kind: kind, MessageID: m.ID, Operator: b.op.name,
@@ -123,7 +163,7 @@ func (b *bind) sendMessage(ctx context.Context, s *session, m *core.Message) {
 		}
 		p.Validity = relativeValidity(max(left, time.Second))
 	}
-	ms := &msgState{m: m, sendIdx: idx, remaining: len(idx), res: make([]outcome, n)}
+	ms := &msgState{m: m, sendIdx: idx, remaining: len(idx), res: make([]outcome, n), pool: pool}
 	for k, i := range idx {
 		p.Message = enc.Parts[i]
 		if err := b.submitPart(ctx, s, ms, i, &p); err != nil {
@@ -149,13 +189,13 @@ func (b *bind) submitPart(ctx context.Context, s *session, ms *msgState, part in
 		}
 	}
 	select {
-	case b.unsettled <- struct{}{}:
+	case ms.pool <- struct{}{}:
 	case <-ctx.Done():
 		return errNotSent
 	case <-s.done:
 		return errNotSent
 	}
-	giveBack := func() { <-b.unsettled }
+	giveBack := func() { <-ms.pool }
 	if err := s.acquire(ctx); err != nil {
 		giveBack()
 		return errNotSent

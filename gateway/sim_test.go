@@ -480,3 +480,47 @@ func TestWindowOneSendsMultipartMessages(t *testing.T) {
 		t.Fatalf("sim stats %+v (parts %d)", st, parts)
 	}
 }
+
+// TestOTPExpressWhileApprovalsWait: the approvals' outcomes cannot be
+// recorded (a slow store), so the main sender has used up its unsettled
+// slots; an OTP still reaches the SMSC through the bind's express sender.
+func TestOTPExpressWhileApprovalsWait(t *testing.T) {
+	sim := startSim(t, smscsim.Config{})
+	q := newMemQueue()
+	q.holdApprovals = make(chan struct{})
+	for i := range 100 {
+		m := newMsg(fmt.Sprintf("a%03d", i), "viettel", core.KindApproval, "short approval "+strconv.Itoa(i))
+		m.To = fmt.Sprintf("849%08d", i)
+		q.put(m)
+	}
+	g := newTestGateway(t, simConfig(sim, func(b *BindConfig) { b.Window = 16 }), q)
+	startGateway(t, g)
+	waitUntilSim(t, sim, 16)
+	time.Sleep(100 * time.Millisecond)
+	if got := sim.Stats().Parts; got > 16 {
+		t.Fatalf("%d parts sent while their outcomes could not be recorded (window 16)", got)
+	}
+	otp := otpMsg("otp-1", "viettel")
+	otp.To = "84987654321"
+	q.put(otp)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sim.Inbox("84987654321")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the OTP waited behind approvals whose outcomes were not recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(q.holdApprovals)
+	q.waitDone(t, 101, 20*time.Second)
+}
+
+func waitUntilSim(t *testing.T, sim *smscsim.Server, parts uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for sim.Stats().Parts < parts {
+		if time.Now().After(deadline) {
+			t.Fatalf("simulator has %d parts, want %d", sim.Stats().Parts, parts)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

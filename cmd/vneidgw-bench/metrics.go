@@ -19,8 +19,9 @@ type histogram struct {
 	total  uint64
 }
 
-// scrapeHistogram reads name from the child's /metrics.
-func scrapeHistogram(hc *fasthttp.HostClient, name string) (histogram, error) {
+// scrapeHistogram reads name from the child's /metrics, summing the series
+// whose "kind" label is kind ("" = all).
+func scrapeHistogram(hc *fasthttp.HostClient, name, kind string) (histogram, error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -39,6 +40,9 @@ func scrapeHistogram(hc *fasthttp.HostClient, name string) (histogram, error) {
 	}
 	var h histogram
 	for _, m := range mf.GetMetric() {
+		if kind != "" && !hasLabel(m, "kind", kind) {
+			continue
+		}
 		hb := m.GetHistogram()
 		if h.bounds == nil {
 			for _, b := range hb.GetBucket() {
@@ -97,4 +101,13 @@ func percentile(sorted []float64, q float64) float64 {
 	}
 	i := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[max(i, 0)]
+}
+
+func hasLabel(m *dto.Metric, name, value string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue() == value
+		}
+	}
+	return false
 }

@@ -26,7 +26,8 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 			fmt.Fprintf(w, "   HTTP accept latency p50/p99     %s / %s\n", ms(p.httpP50), ms(p.httpP99))
 		}
 		if p.probes > 0 {
-			fmt.Fprintf(w, "   %s accept → SMSC during bulk p50/p99 %s / %s  (%d probes)\n", p.probeKind, ms(p.probeP50), ms(p.probeP99), p.probes)
+			fmt.Fprintf(w, "   %s request → SMSC during bulk p50/p99 %s / %s  (%d probes, timed from the HTTP request to arrival at the simulator)\n", p.probeKind, ms(p.probeP50), ms(p.probeP99), p.probes)
+			fmt.Fprintf(w, "   %s on disk → submit_sm_resp p99  %s  (queue + gateway only, from vneidgw_gateway_accept_to_submit_seconds{kind=\"otp\"})\n", p.probeKind, ms(p.otpQueueP99))
 		}
 	}
 	fmt.Fprintf(w, "\n   gateway peak RSS (VmHWM)        %10.1f MB  (sampled peaks: anonymous %.1f MB, file-backed mmap %.1f MB)\n",

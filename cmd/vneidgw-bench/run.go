@@ -42,6 +42,7 @@ type phaseResult struct {
 	probes              int
 	probeKind           string
 	cpu                 time.Duration // gateway process CPU time during the phase
+	otpQueueP99         float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
 }
 
 func run(ctx context.Context, o options) error {
@@ -168,7 +169,8 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 		}
 		bodies = append(bodies, buf.Bytes())
 	}
-	before, _ := scrapeHistogram(hc, acceptToSubmit)
+	before, _ := scrapeHistogram(hc, acceptToSubmit, "approval")
+	otpBefore, _ := scrapeHistogram(hc, acceptToSubmit, "otp")
 	st0 := sim.Stats()
 	cpu0, _ := cpuTime(pid)
 	defer func() { cpu1, _ := cpuTime(pid); res.cpu = cpu1 - cpu0 }()
@@ -231,10 +233,14 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	if o.profile != "" {
 		fetchProfile(hc, "/debug/pprof/heap", filepath.Join(o.profile, "after-bulk-heap.pprof"))
 	}
-	after, err := scrapeHistogram(hc, acceptToSubmit)
+	after, err := scrapeHistogram(hc, acceptToSubmit, "approval")
 	if err == nil {
 		h := after.sub(before)
 		res.a2sP50, res.a2sP99 = h.quantile(0.5), h.quantile(0.99)
+	}
+	if otpAfter, err := scrapeHistogram(hc, acceptToSubmit, "otp"); err == nil {
+		h := otpAfter.sub(otpBefore)
+		res.otpQueueP99 = h.quantile(0.99)
 	}
 	res.probeKind, res.probes = pr.kind, len(pr.lat)
 	if pr.fails > 0 || len(pr.lat) == 0 {
@@ -247,7 +253,7 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 
 func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, pid int, token, run string, o options) (res phaseResult, err error) {
 	res = phaseResult{name: fmt.Sprintf("single: %d notices, 1 request each, %d concurrent", o.notices, o.concurrency), messages: o.notices, parts: o.notices}
-	before, _ := scrapeHistogram(hc, acceptToSubmit)
+	before, _ := scrapeHistogram(hc, acceptToSubmit, "notice")
 	st0 := sim.Stats()
 	cpu0, _ := cpuTime(pid)
 	defer func() { cpu1, _ := cpuTime(pid); res.cpu = cpu1 - cpu0 }()
@@ -277,7 +283,7 @@ func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Serv
 	res.partsDur, res.dlrDur = partsAt.Sub(t0), dlrsAt.Sub(t0)
 	sort.Float64s(lat)
 	res.httpP50, res.httpP99 = percentile(lat, 0.5), percentile(lat, 0.99)
-	if after, err := scrapeHistogram(hc, acceptToSubmit); err == nil {
+	if after, err := scrapeHistogram(hc, acceptToSubmit, "notice"); err == nil {
 		h := after.sub(before)
 		res.a2sP50, res.a2sP99 = h.quantile(0.5), h.quantile(0.99)
 	}

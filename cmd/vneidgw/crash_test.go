@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"vneidgw/core"
 	"vneidgw/gateway/smscsim"
 )
 
@@ -86,7 +87,7 @@ func TestCrashMidBatch(t *testing.T) {
 		t.Skip("crash test builds the binary and sends 50,000 approvals")
 	}
 	const n, chunk = 50000, 2500
-	const binds, window = 6, 64
+	const binds, window = 6, 64 + core.MaxParts // the window plus the OTP lane's own slots
 	dir := t.TempDir()
 	bin := buildBinary(t)
 	sim := startSim(t, smscsim.Config{})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"vneidgw/core"
 	"vneidgw/gateway/smscsim"
 )
 
@@ -26,7 +27,7 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
-	const binds, window = 6, 64
+	const binds, window = 6, 64 + core.MaxParts // the window plus the OTP lane's own slots
 	dir := t.TempDir()
 	sim := startSim(t, smscsim.Config{IDFormat: "hex", DLRIDFormat: "decimal", Faults: smscsim.Faults{
 		ThrottleShare: 0.2, QueueFullShare: 0.05, DLRBeforeResp: 0.3, UnknownPDUEvery: 97,

@@ -240,11 +240,11 @@ func (q *scheduler) promote(now time.Time) {
 }
 
 // take hands out up to max messages of the given lanes; mu held.
-func (q *scheduler) take(operators []string, max int) ([]*core.Message, error) {
+func (q *scheduler) take(operators []string, upTo core.Priority, max int) ([]*core.Message, error) {
 	var out []*core.Message
 	var firstErr error
 	lanes := make([]*lane, 0, len(operators))
-	for p := core.Priority(0); p < core.NumPriorities && len(out) < max; p++ {
+	for p := core.Priority(0); p <= upTo && p < core.NumPriorities && len(out) < max; p++ {
 		lanes = lanes[:0]
 		for _, op := range operators {
 			if l := q.lanes[laneKey{op, p}]; l != nil && l.count > 0 {
@@ -291,6 +291,13 @@ func (q *scheduler) take(operators []string, max int) ([]*core.Message, error) {
 
 // Next implements core.Queue.
 func (s *Store) Next(ctx context.Context, operators []string, max int) ([]*core.Message, error) {
+	return s.NextUpTo(ctx, operators, core.NumPriorities-1, max)
+}
+
+// NextUpTo is Next restricted to the lanes of priority upTo and higher
+// (lower values): the gateway's express sender uses it to serve the OTP lane
+// on its own, so an OTP never waits behind leased approvals.
+func (s *Store) NextUpTo(ctx context.Context, operators []string, upTo core.Priority, max int) ([]*core.Message, error) {
 	if max <= 0 {
 		max = 1
 	}
@@ -308,7 +315,7 @@ func (s *Store) Next(ctx context.Context, operators []string, max int) ([]*core.
 		q.mu.Lock()
 		now := s.now()
 		q.promote(now)
-		out, err := q.take(operators, max)
+		out, err := q.take(operators, upTo, max)
 		if len(out) > 0 {
 			q.mu.Unlock()
 			return out, nil
