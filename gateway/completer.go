@@ -234,7 +234,14 @@ func (b *bind) finish(ms *msgState, now time.Time, events []core.Event, retries 
 		}
 	}
 	if allOK && !m.CreatedAt.IsZero() {
-		b.mAcceptToSubmit[min(int(m.Priority), core.NumPriorities-1)].Observe(now.Sub(m.CreatedAt).Seconds())
+		// Timed at the last submit_sm_resp, not when the completer gets to it.
+		var last time.Time
+		for _, i := range ms.sendIdx {
+			if at := ms.res[i].at; at.After(last) {
+				last = at
+			}
+		}
+		b.mAcceptToSubmit[min(int(m.Priority), core.NumPriorities-1)].Observe(last.Sub(m.CreatedAt).Seconds())
 	}
 	reject := func(o *outcome, code string) []core.Event {
 		ev := base

@@ -27,6 +27,7 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 		}
 		if p.probes > 0 {
 			fmt.Fprintf(w, "   %s request → SMSC during bulk p50/p99 %s / %s  (%d probes, timed from the HTTP request to arrival at the simulator)\n", p.probeKind, ms(p.probeP50), ms(p.probeP99), p.probes)
+			fmt.Fprintf(w, "   %s HTTP answer p99               %s  (includes the OTP service's deliberate 150 ms floor)\n", p.probeKind, ms(p.probeAnswerP99))
 			fmt.Fprintf(w, "   %s on disk → submit_sm_resp p99  %s  (queue + gateway only, from vneidgw_gateway_accept_to_submit_seconds{kind=\"otp\"})\n", p.probeKind, ms(p.otpQueueP99))
 		}
 	}

@@ -41,6 +41,7 @@ type phaseResult struct {
 	probeP99, probeP50  float64
 	probes              int
 	probeKind           string
+	probeAnswerP99      float64
 	cpu                 time.Duration // gateway process CPU time during the phase
 	otpQueueP99         float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
 }
@@ -248,6 +249,8 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	}
 	sort.Float64s(pr.lat)
 	res.probeP50, res.probeP99 = percentile(pr.lat, 0.5), percentile(pr.lat, 0.99)
+	sort.Float64s(pr.answer)
+	res.probeAnswerP99 = percentile(pr.answer, 0.99)
 	return res, nil
 }
 
@@ -295,6 +298,7 @@ type probeResult struct {
 	lat         []float64
 	sent, fails int
 	lastErr     string
+	answer      []float64 // HTTP answer times (code issued and SMS on disk)
 }
 
 // probe sends an OTP (or, before the OTP API exists, a notice) every 20 ms
@@ -349,6 +353,7 @@ func probe(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, to
 			code, _, err = postJSON(hc, token, "/api/v1/messages", []byte(`{"to":"`+phone+`","text":"Probe `+strconv.Itoa(i)+`"}`), run+"-p-"+strconv.Itoa(i))
 		}
 		res.sent++
+		res.answer = append(res.answer, time.Since(t0).Seconds())
 		if err == nil && code/100 == 2 {
 			pending = append(pending, sent{phone, t0})
 		} else {
