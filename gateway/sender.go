@@ -24,6 +24,14 @@ func (b *bind) sender(ctx context.Context) {
 		// a leased batch of approvals
 		batch = min(batch, max(1, b.cfg.TPS/10))
 	}
+	b.leaseLoop(ctx, b.unsettled, "queue next", func(ctx context.Context, lanes []string) ([]*core.Message, error) {
+		return b.g.q.Next(ctx, lanes, batch)
+	})
+}
+
+// leaseLoop leases messages with next while the bind has a session and is
+// not paused, and sends them with the unsettled-slot pool given.
+func (b *bind) leaseLoop(ctx context.Context, pool chan struct{}, what string, next func(ctx context.Context, lanes []string) ([]*core.Message, error)) {
 	for {
 		s, err := b.waitSession(ctx)
 		if err != nil {
@@ -35,22 +43,21 @@ func (b *bind) sender(ctx context.Context) {
 			}
 			continue
 		}
-		lanes := b.g.lanesFor(b)
 		nctx, cancel := context.WithTimeout(ctx, b.g.nextWait)
-		msgs, err := b.g.q.Next(nctx, lanes, batch)
+		msgs, err := next(nctx, b.g.lanesFor(b))
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			if !errors.Is(err, context.DeadlineExceeded) {
-				b.log.Error().Err(err).Msg("queue next")
+				b.log.Error().Err(err).Msg(what)
 				sleepCtx(ctx, b.g.cfg.RetryMin)
 			}
 			continue
 		}
 		for _, m := range msgs {
-			b.sendMessage(ctx, s, m, b.unsettled)
+			b.sendMessage(ctx, s, m, pool)
 		}
 	}
 }
@@ -65,34 +72,9 @@ type laneQueue interface {
 // main sender may be waiting for slots held by leased approvals, and an OTP
 // must not wait behind them.
 func (b *bind) expressSender(ctx context.Context, q laneQueue) {
-	for {
-		s, err := b.waitSession(ctx)
-		if err != nil {
-			return
-		}
-		if !b.waitPause(ctx, s) {
-			if ctx.Err() != nil {
-				return
-			}
-			continue
-		}
-		nctx, cancel := context.WithTimeout(ctx, b.g.nextWait)
-		msgs, err := q.NextUpTo(nctx, b.g.lanesFor(b), core.PriorityOTP, 1)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if !errors.Is(err, context.DeadlineExceeded) {
-				b.log.Error().Err(err).Msg("queue next (otp lane)")
-				sleepCtx(ctx, b.g.cfg.RetryMin)
-			}
-			continue
-		}
-		for _, m := range msgs {
-			b.sendMessage(ctx, s, m, b.express)
-		}
-	}
+	b.leaseLoop(ctx, b.express, "queue next (otp lane)", func(ctx context.Context, lanes []string) ([]*core.Message, error) {
+		return q.NextUpTo(ctx, lanes, core.PriorityOTP, 1)
+	})
 }
 
 // sendMessage submits every still-queued part of m on s. Each part ends

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"time"
+	"vneidgw/internal/jsonenc"
 
 	"github.com/valyala/fasthttp"
 
@@ -18,7 +19,7 @@ type acceptAnswer struct {
 // appendJSON appends a as json.Marshal writes it.
 func (a acceptAnswer) appendJSON(b []byte) []byte {
 	b = append(b, `{"message_id":`...)
-	b = appendJSONString(b, a.MessageID)
+	b = jsonenc.AppendString(b, a.MessageID)
 	if a.Duplicate {
 		return append(b, `,"duplicate":true}`...)
 	}

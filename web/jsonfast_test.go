@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"vneidgw/internal/jsonenc"
 
 	"vneidgw/core"
 )
@@ -105,7 +106,7 @@ func TestAcceptAnswerJSON(t *testing.T) {
 	}
 	for _, s := range jsonStrings() {
 		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := jsonenc.AppendString(nil, s); !bytes.Equal(got, want) {
 			t.Fatalf("%q: got %s, want %s", s, got, want)
 		}
 	}

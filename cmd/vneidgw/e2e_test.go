@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,29 +109,9 @@ func TestEndToEndApprovals(t *testing.T) {
 	if testing.Short() {
 		n = 500
 	}
-	dir := t.TempDir()
 	sim := startSim(t, smscsim.Config{})
-	sink := &reportSink{secret: "e2e-secret", final: map[string]string{}}
-	hook := httptest.NewServer(sink)
-	defer hook.Close()
-	cfgFile := writeConfig(t, dir, sim.Addr(), fmt.Sprintf("webhook:\n  url: %s\n  secret: %s\n", hook.URL, sink.secret))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var keyOut syncBuffer
-	if code := run(ctx, []string{"apikey", "create", "--name", "e2e", "--data-dir", filepath.Join(dir, "data")}, &keyOut, io.Discard, os.Getenv); code != 0 {
-		t.Fatalf("apikey create exited %d: %s", code, keyOut.String())
-	}
-	lines := strings.Split(strings.TrimSpace(keyOut.String()), "\n")
-	token := lines[len(lines)-1]
-
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--config", cfgFile}, &out, &errOut, func(string) string { return "" })
-	}()
-	waitFor(t, 30*time.Second, "serve to listen", func() (bool, string) { return listenAddr(&out) != "", errOut.String() })
-	a := api{base: "http://" + listenAddr(&out), token: token, c: &http.Client{Timeout: 2 * time.Minute}}
+	p := serveInProcess(t, sim.Addr(), "e2e-secret")
+	a, sink := p.api, p.sink
 	waitFor(t, 30*time.Second, "readyz", func() (bool, string) {
 		code, body := a.do(t, "GET", "/readyz", "", nil, nil)
 		return code == 200, string(body)
@@ -161,7 +140,7 @@ func TestEndToEndApprovals(t *testing.T) {
 		t.Fatalf("bulk answer: accepted %d results %d err %v: %.500s", bulk.Accepted, len(bulk.Results), err, resp)
 	}
 
-	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute)
+	wctx, wcancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer wcancel()
 	if err := sim.WaitMessages(wctx, uint64(n)); err != nil {
 		t.Fatalf("simulator got %+v: %v", sim.Stats(), err)
@@ -214,13 +193,5 @@ func TestEndToEndApprovals(t *testing.T) {
 		t.Fatalf("%d webhook batches with a bad signature", bad)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop within 30s of cancel")
-	}
+	p.shutdown(t)
 }

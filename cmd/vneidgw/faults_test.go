@@ -1,13 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,29 +22,11 @@ func TestEndToEndUnderFaults(t *testing.T) {
 		n = 300
 	}
 	const binds, window = 6, 64 + core.MaxParts // the window plus the OTP lane's own slots
-	dir := t.TempDir()
 	sim := startSim(t, smscsim.Config{IDFormat: "hex", DLRIDFormat: "decimal", Faults: smscsim.Faults{
 		ThrottleShare: 0.2, QueueFullShare: 0.05, DLRBeforeResp: 0.3, UnknownPDUEvery: 97,
 	}})
-	sink := &reportSink{secret: "fault-secret", final: map[string]string{}}
-	hook := httptest.NewServer(sink)
-	defer hook.Close()
-	cfgFile := writeConfig(t, dir, sim.Addr(), fmt.Sprintf("webhook:\n  url: %s\n  secret: %s\n", hook.URL, sink.secret))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var keyOut syncBuffer
-	if code := run(ctx, []string{"apikey", "create", "--name", "faults", "--data-dir", filepath.Join(dir, "data")}, &keyOut, io.Discard, os.Getenv); code != 0 {
-		t.Fatalf("apikey create: %s", keyOut.String())
-	}
-	lines := strings.Split(strings.TrimSpace(keyOut.String()), "\n")
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--config", cfgFile}, &out, &errOut, func(string) string { return "" })
-	}()
-	waitFor(t, 30*time.Second, "serve to listen", func() (bool, string) { return listenAddr(&out) != "", errOut.String() })
-	a := api{base: "http://" + listenAddr(&out), token: lines[len(lines)-1], c: &http.Client{Timeout: time.Minute}}
+	p := serveInProcess(t, sim.Addr(), "fault-secret")
+	a, sink := p.api, p.sink
 
 	var body strings.Builder
 	phones := make([]string, n)
@@ -91,10 +67,5 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	if _, bad := sink.totals(); bad != 0 {
 		t.Fatalf("%d report batches with a bad signature", bad)
 	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	p.shutdown(t)
 }

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -116,4 +119,54 @@ func approval(run string, i int) (line string, phone, name string) {
 	line = fmt.Sprintf(`{"application_id":"%s-%d","id_number":"%s","full_name":"%s","date_of_birth":"%d-05-17","sex":"%s","phone":"%s","level":2}`,
 		run, i, id, name, year, sex, phone)
 	return line, phone, name
+}
+
+// inProcess is `vneidgw serve` running in this test process against sim,
+// with its webhook pointing at a signature-checking report sink.
+type inProcess struct {
+	api  api
+	sink *reportSink
+	out  *syncBuffer
+	errs *syncBuffer
+	done chan int
+	stop context.CancelFunc
+}
+
+// serveInProcess creates an API key with `apikey create`, starts `serve`
+// and waits until it listens.
+func serveInProcess(t *testing.T, simAddr, secret string) *inProcess {
+	t.Helper()
+	dir := t.TempDir()
+	p := &inProcess{sink: &reportSink{secret: secret, final: map[string]string{}}, out: &syncBuffer{}, errs: &syncBuffer{}, done: make(chan int, 1)}
+	hook := httptest.NewServer(p.sink)
+	t.Cleanup(hook.Close)
+	cfgFile := writeConfig(t, dir, simAddr, fmt.Sprintf("webhook:\n  url: %s\n  secret: %s\n", hook.URL, secret))
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	t.Cleanup(cancel)
+	var keyOut syncBuffer
+	if code := run(ctx, []string{"apikey", "create", "--name", "test", "--data-dir", filepath.Join(dir, "data")}, &keyOut, io.Discard, os.Getenv); code != 0 {
+		t.Fatalf("apikey create exited %d: %s", code, keyOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(keyOut.String()), "\n")
+	go func() {
+		p.done <- run(ctx, []string{"serve", "--config", cfgFile}, p.out, p.errs, func(string) string { return "" })
+	}()
+	waitFor(t, 30*time.Second, "serve to listen", func() (bool, string) { return listenAddr(p.out) != "", p.errs.String() })
+	p.api = api{base: "http://" + listenAddr(p.out), token: lines[len(lines)-1], c: &http.Client{Timeout: 2 * time.Minute}}
+	return p
+}
+
+// shutdown stops serve and checks it exits cleanly.
+func (p *inProcess) shutdown(t *testing.T) {
+	t.Helper()
+	p.stop()
+	select {
+	case code := <-p.done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, p.errs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30s of cancel")
+	}
 }

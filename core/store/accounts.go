@@ -6,7 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
-	"unicode/utf8"
+	"vneidgw/internal/jsonenc"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -274,28 +274,28 @@ func encodeAccount(a *core.Account) ([]byte, error) {
 	}
 	b := make([]byte, 0, 320+len(a.FullName)+len(a.PasswordHash)+len(a.PasscodeHash)+100*len(a.Questions))
 	b = append(b, `{"id_number":`...)
-	b = appendJSONString(b, a.IDNumber)
+	b = jsonenc.AppendString(b, a.IDNumber)
 	b = append(b, `,"phone":`...)
-	b = appendJSONString(b, a.Phone)
+	b = jsonenc.AppendString(b, a.Phone)
 	b = append(b, `,"application_id":`...)
-	b = appendJSONString(b, a.ApplicationID)
+	b = jsonenc.AppendString(b, a.ApplicationID)
 	b = append(b, `,"full_name":`...)
-	b = appendJSONString(b, a.FullName)
+	b = jsonenc.AppendString(b, a.FullName)
 	b = append(b, `,"date_of_birth":`...)
-	b = appendJSONString(b, a.DateOfBirth)
+	b = jsonenc.AppendString(b, a.DateOfBirth)
 	b = append(b, `,"sex":`...)
-	b = appendJSONString(b, string(a.Sex))
+	b = jsonenc.AppendString(b, string(a.Sex))
 	b = append(b, `,"level":`...)
 	b = strconv.AppendInt(b, int64(a.Level), 10)
 	b = append(b, `,"state":`...)
-	b = appendJSONString(b, string(a.State))
+	b = jsonenc.AppendString(b, string(a.State))
 	if a.PasswordHash != "" {
 		b = append(b, `,"password_hash":`...)
-		b = appendJSONString(b, a.PasswordHash)
+		b = jsonenc.AppendString(b, a.PasswordHash)
 	}
 	if a.PasscodeHash != "" {
 		b = append(b, `,"passcode_hash":`...)
-		b = appendJSONString(b, a.PasscodeHash)
+		b = jsonenc.AppendString(b, a.PasscodeHash)
 	}
 	if len(a.Questions) > 0 {
 		b = append(b, `,"questions":[`...)
@@ -306,7 +306,7 @@ func encodeAccount(a *core.Account) ([]byte, error) {
 			b = append(b, `{"q":`...)
 			b = strconv.AppendInt(b, int64(q.QuestionID), 10)
 			b = append(b, `,"h":`...)
-			b = appendJSONString(b, q.AnswerHash)
+			b = jsonenc.AppendString(b, q.AnswerHash)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -342,60 +342,5 @@ func jsonTimeOK(t time.Time) bool {
 func appendJSONTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
-}
-
-// appendJSONString appends s as a JSON string exactly as encoding/json
-// writes it by default: HTML-sensitive <, > and & escaped, invalid UTF-8 as
-// \ufffd, U+2028 and U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }

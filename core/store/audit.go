@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"vneidgw/internal/jsonenc"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -110,26 +111,26 @@ func encodeAuditEventID(ev *core.AuditEvent, id string) ([]byte, error) {
 	}
 	b := make([]byte, 0, 160+len(ev.Actor)+len(ev.Subject)+len(ev.Client)+len(ev.Detail))
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, id)
+	b = jsonenc.AppendString(b, id)
 	b = append(b, `,"at":`...)
 	b = appendJSONTime(b, ev.At)
 	b = append(b, `,"actor":`...)
-	b = appendJSONString(b, ev.Actor)
+	b = jsonenc.AppendString(b, ev.Actor)
 	b = append(b, `,"channel":`...)
-	b = appendJSONString(b, string(ev.Channel))
+	b = jsonenc.AppendString(b, string(ev.Channel))
 	b = append(b, `,"action":`...)
-	b = appendJSONString(b, ev.Action)
+	b = jsonenc.AppendString(b, ev.Action)
 	b = append(b, `,"subject":`...)
-	b = appendJSONString(b, ev.Subject)
+	b = jsonenc.AppendString(b, ev.Subject)
 	if ev.Client != "" {
 		b = append(b, `,"client":`...)
-		b = appendJSONString(b, ev.Client)
+		b = jsonenc.AppendString(b, ev.Client)
 	}
 	b = append(b, `,"outcome":`...)
-	b = appendJSONString(b, ev.Outcome)
+	b = jsonenc.AppendString(b, ev.Outcome)
 	if ev.Detail != "" {
 		b = append(b, `,"detail":`...)
-		b = appendJSONString(b, ev.Detail)
+		b = jsonenc.AppendString(b, ev.Detail)
 	}
 	return append(b, '}'), nil
 }
