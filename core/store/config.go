@@ -112,9 +112,9 @@ func (c *Config) badgerOptions(log zerolog.Logger) badger.Options {
 		// Let L0 gather more tables before compacting them into a larger
 		// L1: records are rewritten several times in their life, so fewer,
 		// larger compactions write (and msync) less.
-		WithNumLevelZeroTables(10).
-		WithNumLevelZeroTablesStall(20).
-		WithBaseLevelSize(64 << 20).
+		WithNumLevelZeroTables(20).
+		WithNumLevelZeroTablesStall(30).
+		WithBaseLevelSize(128 << 20).
 		WithBlockCacheSize(clamp(c.MemoryBudget/4, 4<<20, 16<<20)).
 		WithIndexCacheSize(clamp(c.MemoryBudget/8, 2<<20, 16<<20)).
 		WithNumVersionsToKeep(1).
