@@ -224,7 +224,12 @@ func NormalizeAnswer(q SecurityQuestion, answer string) (string, error) {
 		}
 		return b.String(), nil
 	}
-	s := strings.Join(strings.Fields(strings.ToLower(StripDiacritics(answer))), " ")
+	// Invalid UTF-8 becomes U+FFFD first, and lower-casing happens on both
+	// sides of the stripping, so that normalising twice changes nothing (an
+	// answer must hash the same however often it is normalised; found by
+	// FuzzNormalizeAnswer).
+	clean := strings.ToValidUTF8(answer, "\uFFFD")
+	s := strings.Join(strings.Fields(strings.ToLower(StripDiacritics(strings.ToLower(clean)))), " ")
 	if s == "" {
 		return "", Errorf(EINVALID, "answer to question %d: required", q.ID)
 	}
