@@ -69,20 +69,9 @@ func (s AccountState) Transition(act AccountAction) (AccountState, error) {
 			return s, Errorf(ECONFLICT, "account is not locked")
 		}
 		return s, Errorf(ECONFLICT, "account is not activated yet")
-	case AccountActive:
-		switch act {
-		case ActActivate, ActActivateUSSD:
-			return s, Errorf(ECONFLICT, "%s", MsgAlreadyActivated)
-		case ActChangePassword, ActResetPassword:
-			return AccountActive, nil
-		case ActResetPasswordUSSD:
-			return AccountPasswordChangeRequired, nil
-		case ActLock:
-			return AccountLocked, nil
-		case ActUnlock:
-			return s, Errorf(ECONFLICT, "account is not locked")
-		}
-	case AccountPasswordChangeRequired:
+	case AccountActive, AccountPasswordChangeRequired:
+		// A generated password (USSD) changes nothing but what the next web
+		// log-in must do: both states allow the same actions.
 		switch act {
 		case ActActivate, ActActivateUSSD:
 			return s, Errorf(ECONFLICT, "%s", MsgAlreadyActivated)
