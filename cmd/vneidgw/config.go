@@ -127,6 +127,9 @@ func LoadConfig(args []string, getenv func(string) string) (Config, []string, er
 		flagVals[l.path] = fs.String(name, "\x00", l.help)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, nil, &HelpError{Text: settingsHelp(leaves)}
+		}
 		return cfg, nil, fmt.Errorf("flags: %w", err)
 	}
 	if *configPath != "" {
@@ -332,4 +335,28 @@ func parseBytes(s string) (int64, error) {
 		return 0, errors.New("want a size such as 192MiB, 1GiB or 0 for none")
 	}
 	return n * mult, nil
+}
+
+// HelpError carries the text `vneidgw serve --help` prints.
+type HelpError struct{ Text string }
+
+func (e *HelpError) Error() string { return "help requested" }
+
+// settingsHelp lists every scalar setting with its YAML path, environment
+// variable and flag.
+func settingsHelp(leaves []leaf) string {
+	var b strings.Builder
+	b.WriteString("usage: vneidgw serve [--config file.yaml] [flags]\n\n")
+	b.WriteString("Every setting, lowest precedence first: YAML key (file given by --config or VNEIDGW_CONFIG),\n")
+	b.WriteString("environment variable, flag. Operators and their binds are set in the YAML file only\n")
+	b.WriteString("(see docs/config.example.yaml).\n\n")
+	for _, l := range leaves {
+		env := "VNEIDGW_" + strings.ToUpper(strings.ReplaceAll(l.path, ".", "_"))
+		fl := "--" + strings.NewReplacer("_", "-", ".", "-").Replace(l.path)
+		fmt.Fprintf(&b, "  %-24s %-30s %s\n", l.path, env, fl)
+		if l.help != "" {
+			fmt.Fprintf(&b, "      %s\n", l.help)
+		}
+	}
+	return b.String()
 }

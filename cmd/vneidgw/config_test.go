@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +125,78 @@ func TestLoadConfigDemoDefaults(t *testing.T) {
 	}
 	if !cfg.Demo || cfg.HTTPAddr != "127.0.0.1:8080" || cfg.DataDir != "./data" || cfg.APIKey == "" {
 		t.Fatalf("unexpected demo config %+v", cfg)
+	}
+}
+
+func TestServeHelpListsEverySetting(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"serve", "--help"}, &out, &errOut, env(nil)); code != 0 {
+		t.Fatalf("serve --help exited %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"http_addr", "VNEIDGW_HTTP_ADDR", "--http-addr", "VNEIDGW_DATA_DIR", "VNEIDGW_API_KEY",
+		"webhook.secret", "VNEIDGW_WEBHOOK_SECRET", "--otp-lifetime", "VNEIDGW_SECRET_KEY", "memory_limit"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"version"}, &out, &errOut, env(nil)); code != 0 || !strings.HasPrefix(out.String(), "vneidgw ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	if code := run(ctx, nil, &out, &errOut, env(nil)); code != 2 {
+		t.Fatalf("no command: exit %d, want 2", code)
+	}
+	errOut.Reset()
+	if code := run(ctx, []string{"frobnicate"}, &out, &errOut, env(nil)); code != 2 || !strings.Contains(errOut.String(), "frobnicate") {
+		t.Fatalf("unknown command: %d %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(ctx, []string{"apikey"}, &out, &errOut, env(nil)); code != 1 || !strings.Contains(errOut.String(), "apikey create") {
+		t.Fatalf("apikey without create: %d %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(ctx, []string{"apikey", "create", "--data-dir", t.TempDir()}, &out, &errOut, env(nil)); code != 1 || !strings.Contains(errOut.String(), "name") {
+		t.Fatalf("apikey create without a name: %d %q", code, errOut.String())
+	}
+}
+
+// TestSMSCSimCommand: `vneidgw smsc-sim` serves SMPP until cancelled.
+func TestSMSCSimCommand(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errOut syncBuffer
+	go func() {
+		done <- run(ctx, []string{"smsc-sim", "--addr", addr, "--log-level", "warn"}, &out, &errOut, env(nil))
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("smsc-sim not listening on %s: %v %s", addr, err, errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("smsc-sim exited %d: %s", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("smsc-sim did not stop")
 	}
 }

@@ -24,6 +24,11 @@ import (
 // serve runs the whole gateway until ctx ends.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, _, err := LoadConfig(args, getenv)
+	var help *HelpError
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.Text)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
