@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/rs/zerolog"
 
 	"vneidgw/core"
@@ -175,6 +177,25 @@ func TestEndToEndApprovals(t *testing.T) {
 	}
 	if !seen[core.StatusQueued] || !seen[core.StatusSubmitted] || !seen[core.StatusDelivered] {
 		t.Fatalf("history lacks a hop: %+v", m.History)
+	}
+	// Every metric the running process exposes follows Prometheus naming.
+	code, metrics := a.do(t, "GET", "/metrics", "", nil, nil)
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	problems, err := promlint.New(bytes.NewReader(metrics)).Lint()
+	if err != nil {
+		t.Fatalf("promlint: %v", err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "vneidgw_") {
+			t.Errorf("metric %s: %s", p.Metric, p.Text)
+		}
+	}
+	for _, want := range []string{"vneidgw_gateway_accept_to_submit_seconds", "vneidgw_store_commit_duration_seconds", "vneidgw_http_request_duration_seconds", "vneidgw_build_info"} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	// A repeat of the whole batch sends nothing new.
 	code, resp = a.do(t, "POST", "/api/v1/approvals", "application/x-ndjson", []byte(body.String()), nil)
