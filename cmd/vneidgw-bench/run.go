@@ -51,6 +51,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
 	if o.keep {
 		fmt.Println("temp dir:", dir)
 	} else {
