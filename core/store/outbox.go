@@ -81,12 +81,8 @@ func (s *Store) PendingReports(ctx context.Context, max int) ([]core.Report, err
 		max = 1
 	}
 	o := &s.outbox
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	var timer dueTimer
+	defer timer.stop()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -109,28 +105,15 @@ func (s *Store) PendingReports(ctx context.Context, max int) ([]core.Report, err
 		o.waiters++
 		var due <-chan time.Time
 		if len(o.due) > 0 {
-			d := time.Duration(o.due[0].at - now)
-			if timer == nil {
-				timer = time.NewTimer(d)
-			} else {
-				timer.Reset(d)
-			}
-			due = timer.C
+			due = timer.after(time.Duration(o.due[0].at - now))
 		}
 		o.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-s.stop:
-		case <-wait:
-		case <-due:
-		}
+		stopped := s.wake(ctx, wait, due)
 		o.mu.Lock()
 		o.waiters--
 		o.mu.Unlock()
-		select {
-		case <-s.stop:
+		if stopped {
 			return nil, errClosed()
-		default:
 		}
 	}
 }

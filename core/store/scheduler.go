@@ -302,12 +302,8 @@ func (s *Store) NextUpTo(ctx context.Context, operators []string, upTo core.Prio
 		max = 1
 	}
 	q := &s.sched
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	var timer dueTimer
+	defer timer.stop()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -329,28 +325,15 @@ func (s *Store) NextUpTo(ctx context.Context, operators []string, upTo core.Prio
 		q.waiters++
 		var due <-chan time.Time
 		if len(q.delays) > 0 {
-			d := q.delays[0].at.Sub(now)
-			if timer == nil {
-				timer = time.NewTimer(d)
-			} else {
-				timer.Reset(d)
-			}
-			due = timer.C
+			due = timer.after(q.delays[0].at.Sub(now))
 		}
 		q.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-s.stop:
-		case <-wait:
-		case <-due:
-		}
+		stopped := s.wake(ctx, wait, due)
 		q.mu.Lock()
 		q.waiters--
 		q.mu.Unlock()
-		select {
-		case <-s.stop:
+		if stopped {
 			return nil, errClosed()
-		default:
 		}
 	}
 }
