@@ -64,6 +64,10 @@ type bind struct {
 
 	evBuf    []core.Event // completer-owned scratch
 	retryBuf []retryItem
+	ackBuf   []dlrAck
+	// awaiting maps the SMSC id of each accepted part of a message that
+	// still waits for another part's outcome to that part (completer-owned).
+	awaiting map[string]partRef
 
 	runCtx  context.Context // cancelled at shutdown
 	baseCtx context.Context // runCtx without its cancellation, for Record
@@ -97,6 +101,7 @@ func newBind(g *Gateway, op *operator, cfg BindConfig) *bind {
 		express:   make(chan struct{}, core.MaxParts),
 		ussdSem:   make(chan struct{}, 256),
 		curCh:     make(chan struct{}),
+		awaiting:  make(map[string]partRef),
 		state:     StateIdle,
 		since:     time.Now(),
 	}

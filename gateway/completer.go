@@ -18,6 +18,7 @@ const (
 	okNotSent                          // never handed to a session: back to the queue
 	okLate                             // submit_sm_resp after the timeout
 	okEvent                            // a ready event (expired, encoding)
+	okDLR                              // a final delivery receipt, acknowledged once recorded
 )
 
 // outcome is pushed by senders and sessions, consumed by the completer.
@@ -34,6 +35,31 @@ type outcome struct {
 
 	lateMsgID string
 	ev        *core.Event
+
+	// okDLR: the session and sequence number to answer with deliver_sm_resp
+	// once the receipt is on disk.
+	sess *session
+	seq  uint32
+}
+
+// heldDLR is a receipt held back until its message's submit events are
+// recorded (see bind.awaiting).
+type heldDLR struct {
+	ev   core.Event
+	sess *session
+	seq  uint32
+}
+
+// dlrAck is a deliver_sm_resp owed once the batch is recorded.
+type dlrAck struct {
+	sess *session
+	seq  uint32
+}
+
+// partRef names one sent part of a message the completer has not finished.
+type partRef struct {
+	ms   *msgState
+	part int // 0-based
 }
 
 // msgState follows one leased message until every sent part has an
@@ -51,6 +77,9 @@ type msgState struct {
 	// (when its last part has an outcome), so a crash never finds more than
 	// the window of sent-but-unrecorded parts.
 	tokens int
+	// held are receipts for parts of this message that came before its
+	// last part's outcome: recorded right after its submit events.
+	held []heldDLR
 }
 
 // outbox is an unbounded hand-off from the reader/sender to the completer:
@@ -114,7 +143,7 @@ func (b *bind) completer(stop <-chan struct{}) {
 
 func (b *bind) complete(items []outcome) {
 	now := time.Now()
-	events, retries := b.evBuf[:0], b.retryBuf[:0]
+	events, retries, acks := b.evBuf[:0], b.retryBuf[:0], b.ackBuf[:0]
 	tokens, expressTokens := 0, 0
 	for i := range items {
 		o := &items[i]
@@ -122,6 +151,19 @@ func (b *bind) complete(items []outcome) {
 			tokens++
 		}
 		switch o.kind {
+		case okDLR:
+			// A receipt for a part of a message still waiting for another
+			// part's response waits with it: recorded before the submit
+			// event, it would find no correlation and be parked on disk.
+			if ref, ok := b.awaiting[o.ev.SMSCID]; ok {
+				ev := *o.ev
+				ev.MessageID, ev.Part = ref.ms.m.ID, ref.part+1
+				ref.ms.held = append(ref.ms.held, heldDLR{ev: ev, sess: o.sess, seq: o.seq})
+				continue
+			}
+			events = append(events, *o.ev)
+			acks = append(acks, dlrAck{o.sess, o.seq})
+			continue
 		case okEvent:
 			if o.ev.Kind == core.EventExpired {
 				b.mExpired.Inc()
@@ -167,8 +209,21 @@ func (b *bind) complete(items []outcome) {
 		if o.token {
 			ms.tokens++
 		}
+		if ms.remaining > 0 && o.kind == okSubmitted && o.smscID != "" {
+			b.awaiting[o.smscID] = partRef{ms, o.part}
+		}
 		if ms.remaining == 0 {
+			for _, j := range ms.sendIdx {
+				if r := &ms.res[j]; r.kind == okSubmitted && r.smscID != "" {
+					delete(b.awaiting, r.smscID)
+				}
+			}
 			events, retries = b.finish(ms, now, events, retries)
+			for _, h := range ms.held {
+				events = append(events, h.ev)
+				acks = append(acks, dlrAck{h.sess, h.seq})
+			}
+			ms.held = nil
 			if ms.pool == b.express {
 				expressTokens += ms.tokens
 			} else {
@@ -177,8 +232,30 @@ func (b *bind) complete(items []outcome) {
 		}
 	}
 	if len(events) > 0 {
-		if err := b.recordPersistent(events); err != nil {
+		status := uint32(0)
+		err := b.record(events)
+		if err != nil && len(acks) > 0 {
+			// Receipts not on disk: the SMSC is asked to deliver them
+			// again; the outcomes are retried without them.
+			status = uint32(StatusSystemError)
+			rest := events[:0]
+			for _, ev := range events {
+				if ev.Kind != core.EventDLR {
+					rest = append(rest, ev)
+				}
+			}
+			events, err = rest, nil
+			if len(rest) > 0 {
+				err = b.recordPersistent(rest)
+			}
+		} else if err != nil {
+			err = b.recordPersistent(events)
+		}
+		if err != nil {
 			b.log.Error().Err(err).Int("events", len(events)).Msg("outcomes not recorded")
+		}
+		for _, a := range acks {
+			a.sess.sendDeliverResp(status, a.seq)
 		}
 	}
 	for _, r := range retries {
@@ -186,7 +263,8 @@ func (b *bind) complete(items []outcome) {
 	}
 	clear(events)
 	clear(retries)
-	b.evBuf, b.retryBuf = events[:0], retries[:0]
+	clear(acks)
+	b.evBuf, b.retryBuf, b.ackBuf = events[:0], retries[:0], acks[:0]
 	for range tokens {
 		<-b.unsettled
 	}

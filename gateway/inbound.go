@@ -12,10 +12,12 @@ import (
 // maxInboundBatch bounds the deliver_sm handled per Queue.Record.
 const maxInboundBatch = 256
 
-// inboundWorker handles deliver_sm off the reader: DLRs are batched into
-// one Queue.Record and each deliver_sm_resp is sent only after Record
-// returned; USSD requests go to the USSD handler; other MO messages are
-// acknowledged and dropped.
+// inboundWorker handles deliver_sm off the reader: final DLRs go to the
+// bind's completer, behind the submit_sm_resp outcomes the reader pushed
+// before them, so a receipt is recorded after its submit (one Record for
+// both) and its deliver_sm_resp is sent only once it is on disk; USSD
+// requests go to the USSD handler; other MO messages are acknowledged and
+// dropped.
 func (s *session) inboundWorker() {
 	batch := make([][]byte, 0, maxInboundBatch)
 	for {
@@ -55,11 +57,6 @@ func (s *session) inboundWorker() {
 func (s *session) handleInbound(frames [][]byte) {
 	b := s.b
 	now := time.Now()
-	events, acks := s.evBuf[:0], s.ackBuf[:0]
-	defer func() {
-		clear(events)
-		s.evBuf, s.ackBuf = events[:0], acks[:0]
-	}()
 	for _, frame := range frames {
 		h := parseHeader(frame)
 		in, err := safeParseDeliverSM(frame)
@@ -105,23 +102,11 @@ func (s *session) handleInbound(frames [][]byte) {
 			s.sendDeliverResp(0, h.Seq)
 		default:
 			b.m.dlrs.WithLabelValues(b.op.name, string(d.Status)).Inc()
-			events = append(events, core.Event{
+			b.outbox.push(outcome{kind: okDLR, sess: s, seq: h.Seq, ev: &core.Event{
 				Kind: core.EventDLR, Operator: b.op.name, Bind: b.cfg.Name, SMSCID: d.SMSCID,
 				Status: d.Status, ErrorCode: d.ErrorCode, Phone: d.Phone, At: now,
-			})
-			acks = append(acks, h.Seq)
+			}})
 		}
-	}
-	if len(events) == 0 {
-		return
-	}
-	status := uint32(0)
-	if err := b.record(events); err != nil {
-		// Not on disk: ask the SMSC to deliver the receipts again.
-		status = uint32(StatusSystemError)
-	}
-	for _, seq := range acks {
-		s.sendDeliverResp(status, seq)
 	}
 }
 

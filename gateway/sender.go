@@ -177,14 +177,24 @@ func (b *bind) submitPart(ctx context.Context, s *session, ms *msgState, part in
 	case <-s.done:
 		return errNotSent
 	}
-	giveBack := func() { <-ms.pool }
+	bulk := ms.pool != b.express && s.bulk != nil
+	giveBack := func() {
+		<-ms.pool
+		if bulk {
+			s.releaseBulk()
+		}
+	}
+	if bulk && !s.acquireBulk(ctx) {
+		<-ms.pool
+		return errNotSent
+	}
 	if err := s.acquire(ctx); err != nil {
 		giveBack()
 		return errNotSent
 	}
 	fb := b.getBuf()
 	*fb = appendSubmitSM((*fb)[:0], 0, p) // seq patched after register
-	seq, err := s.register(&pendingReq{respID: cmdSubmitSMResp, kind: reqSubmit, ms: ms, part: part}, b.cfg.ResponseTimeout, false)
+	seq, err := s.register(&pendingReq{respID: cmdSubmitSMResp, kind: reqSubmit, ms: ms, part: part, bulk: bulk}, b.cfg.ResponseTimeout, false)
 	if err != nil {
 		s.release()
 		giveBack()
@@ -193,7 +203,7 @@ func (b *bind) submitPart(ctx context.Context, s *session, ms *msgState, part in
 	}
 	binary.BigEndian.PutUint32((*fb)[12:16], seq)
 	if err := s.send(fb); err != nil && s.unregister(seq) {
-		giveBack()
+		<-ms.pool // the request's window and bulk slots went with unregister
 		return errNotSent
 	}
 	return nil

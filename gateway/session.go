@@ -9,10 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"vneidgw/core"
 
 	"github.com/rs/zerolog"
-
-	"vneidgw/core"
 )
 
 var (
@@ -38,6 +37,7 @@ type pendingReq struct {
 	kind     reqKind
 	ms       *msgState // reqSubmit
 	part     int       // reqSubmit: 0-based part index
+	bulk     bool      // reqSubmit: holds a slot of session.bulk too
 	sentAt   time.Time
 	deadline time.Time
 	done     chan respResult // other kinds; buffered 1
@@ -80,11 +80,13 @@ type session struct {
 	enquiring   bool
 	unbindStart bool
 
-	window  chan struct{}
+	window chan struct{}
+	// bulk bounds the main sender's share of the window: the rest is kept
+	// for the express (OTP) sender, so an OTP never waits for a window
+	// the approvals keep full. nil when the window is too small to share.
+	bulk    chan struct{}
 	lastRx  atomic.Int64
 	inbound chan []byte
-	evBuf   []core.Event // inbound-worker-owned scratch
-	ackBuf  []uint32
 	wg      sync.WaitGroup
 }
 
@@ -101,6 +103,9 @@ func newSession(b *bind, conn net.Conn) *session {
 		window:   make(chan struct{}, b.cfg.Window),
 		inbound:  make(chan []byte, 1024),
 		seq:      b.g.seqStart,
+	}
+	if r := expressReserve(b.cfg.Window); r > 0 {
+		s.bulk = make(chan struct{}, b.cfg.Window-r)
 	}
 	s.lastRx.Store(time.Now().UnixNano())
 	return s
@@ -319,8 +324,40 @@ func (s *session) removeLocked(seq uint32, p *pendingReq) {
 		case <-s.window:
 		default:
 		}
+		if p.bulk {
+			<-s.bulk
+		}
 	case reqEnquire:
 		s.enquiring = false
+	}
+}
+
+// expressReserve is the part of a window the main sender leaves to the
+// express sender: an eighth, at most one whole message; none below 8.
+func expressReserve(window int) int {
+	return min(window/8, core.MaxParts)
+}
+
+// acquireBulk takes a slot of the main sender's share of the window
+// (released with the request, or by releaseBulk); false when the session
+// or ctx ended.
+func (s *session) acquireBulk(ctx context.Context) bool {
+	if s.bulk == nil {
+		return true
+	}
+	select {
+	case s.bulk <- struct{}{}:
+		return true
+	case <-s.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *session) releaseBulk() {
+	if s.bulk != nil {
+		<-s.bulk
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -551,4 +552,76 @@ func TestSMSCUnbindReconnects(t *testing.T) {
 	s, _ := c2.submit()
 	c2.respond(s, StatusOK, "1")
 	q.waitDone(t, 1, 5*time.Second)
+}
+
+// A receipt for part 1 that comes before part 2's submit_sm_resp is held
+// by the completer and recorded after the message's submit events, in the
+// same Record, naming its message and part; its deliver_sm_resp goes out
+// only then.
+func TestEarlyDLRRecordedAfterItsSubmits(t *testing.T) {
+	p := newPeer(t)
+	q := newMemQueue()
+	g := newTestGateway(t, oneBind(p, nil), q)
+	startGateway(t, g)
+	c := p.accept(t)
+	q.put(newMsg("m2", "viettel", core.KindApproval, approvalText)) // 2 parts
+	seq1, _ := c.submit()
+	seq2, _ := c.submit()
+	c.respond(seq1, StatusOK, "a1")
+	c.write(deliverSM(40, "84912345678", "VneID", 0x04, 0, dlrText("a1", "DELIVRD")))
+	c.nothing(300 * time.Millisecond) // no deliver_sm_resp while part 2 is open
+	c.respond(seq2, StatusOK, "a2")
+	h, _ := c.next()
+	if h.ID != cmdDeliverSMResp || h.Seq != 40 || h.Status != 0 {
+		t.Fatalf("got %#x seq %d status %#x, want deliver_sm_resp 40 OK", h.ID, h.Seq, h.Status)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var kinds []string
+	for _, e := range q.events {
+		kinds = append(kinds, fmt.Sprintf("%d/%s/%d", e.Kind, e.MessageID, e.Part))
+	}
+	want := []string{
+		fmt.Sprintf("%d/m2/1", core.EventSubmitted),
+		fmt.Sprintf("%d/m2/2", core.EventSubmitted),
+		fmt.Sprintf("%d/m2/1", core.EventDLR),
+	}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("recorded %v, want %v", kinds, want)
+	}
+}
+
+// The main sender keeps an eighth of the window free: with the window full
+// of approvals the SMSC has not answered, an OTP is still submitted at once.
+func TestOTPGetsWindowWhileApprovalsFillIt(t *testing.T) {
+	p := newPeer(t)
+	q := newMemQueue()
+	for i := range 40 {
+		m := newMsg(fmt.Sprintf("a%03d", i), "viettel", core.KindApproval, "short approval")
+		m.To = fmt.Sprintf("849%08d", i)
+		q.put(m)
+	}
+	g := newTestGateway(t, oneBind(p, func(b *BindConfig) { b.Window = 16 }), q)
+	startGateway(t, g)
+	c := p.accept(t)
+	var held []uint32
+	for range 16 - expressReserve(16) {
+		seq, body := c.submit()
+		if to := body.Fields()["destination_addr"].String(); to == "84987654321" {
+			t.Fatal("OTP before the approvals filled their share")
+		}
+		held = append(held, seq)
+	}
+	c.nothing(200 * time.Millisecond) // the main sender's share is full
+	otp := otpMsg("otp-1", "viettel")
+	otp.To = "84987654321"
+	q.put(otp)
+	seq, body := c.submit()
+	if to := body.Fields()["destination_addr"].String(); to != "84987654321" {
+		t.Fatalf("got a submit to %s, want the OTP", to)
+	}
+	c.respond(seq, StatusOK, "otp1")
+	for i, s := range held {
+		c.respond(s, StatusOK, fmt.Sprintf("a%d", i))
+	}
 }
