@@ -43,6 +43,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 
 	stCfg := store.DefaultConfig(cfg.DataDir)
 	stCfg.SyncWrites = cfg.SyncWrites
+	if lim, _ := parseBytes(cfg.MappedRSS); lim > 0 {
+		stCfg.TrimAbove = lim
+	} else {
+		stCfg.TrimInterval = -1
+	}
 	// Without a webhook URL only messages with a callback_url need reports.
 	stCfg.ReportsWanted = cfg.Webhook.URL != ""
 	st, err := store.Open(stCfg, log.With().Str("component", "store").Logger(), reg)

@@ -46,6 +46,12 @@ type Config struct {
 	// false (no webhook is configured), only messages with a CallbackURL
 	// get one. DefaultConfig sets it.
 	ReportsWanted bool
+	// TrimInterval and TrimAbove: every TrimInterval (default 1 s; negative
+	// disables), when the file-backed RSS (Badger's mapped files) is over
+	// TrimAbove bytes (default 48 MiB), those mappings are paged out; see
+	// trim.go.
+	TrimInterval time.Duration
+	TrimAbove    int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -63,6 +69,8 @@ func DefaultConfig(dir string) Config {
 		PendingDLRTTL:   time.Hour,
 		MessageCache:    4096,
 		ReportsWanted:   true,
+		TrimInterval:    200 * time.Millisecond,
+		TrimAbove:       32 << 20,
 	}
 }
 
@@ -88,6 +96,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MessageCache == 0 {
 		c.MessageCache = d.MessageCache
+	}
+	if c.TrimInterval == 0 {
+		c.TrimInterval = d.TrimInterval
+	}
+	if c.TrimAbove <= 0 {
+		c.TrimAbove = d.TrimAbove
 	}
 	if c.Now == nil {
 		c.Now = time.Now

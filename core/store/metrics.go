@@ -15,6 +15,7 @@ type metrics struct {
 	commitErrors  prometheus.Counter
 	backlog       *prometheus.GaugeVec
 	reports       prometheus.Gauge
+	trims         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -41,9 +42,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "vneidgw", Subsystem: "store", Name: "outbox_pending_reports",
 			Help: "Final-status reports not yet acknowledged by the upstream receiver.",
 		}),
+		trims: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "vneidgw", Subsystem: "store", Name: "mapped_pageouts_total",
+			Help: "Times the store's mapped files were paged out to keep the file-backed RSS under store trim_above.",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports} {
+		for _, c := range []prometheus.Collector{m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("store: register metrics: %w", err)
 			}

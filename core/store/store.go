@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,8 @@ type Store struct {
 
 	sched  scheduler
 	outbox outbox
+
+	trimDir string // absolute cfg.Dir, for the trimmer
 }
 
 // Open opens (or creates) the database, rebuilds the queue lanes and the
@@ -97,6 +100,11 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 	if !cfg.InMemory && cfg.GCInterval > 0 {
 		s.wg.Add(1)
 		go s.gcLoop()
+	}
+	if dir, err := filepath.Abs(cfg.Dir); err == nil && !cfg.InMemory && cfg.TrimInterval > 0 && trimSupported {
+		s.trimDir = dir // as /proc/self/maps names the files
+		s.wg.Add(1)
+		go s.trimLoop()
 	}
 	return s, nil
 }
