@@ -46,9 +46,9 @@ type Config struct {
 	// false (no webhook is configured), only messages with a CallbackURL
 	// get one. DefaultConfig sets it.
 	ReportsWanted bool
-	// TrimInterval and TrimAbove: every TrimInterval (default 1 s; negative
+	// TrimInterval and TrimAbove: every TrimInterval (default 200 ms; negative
 	// disables), when the file-backed RSS (Badger's mapped files) is over
-	// TrimAbove bytes (default 48 MiB), those mappings are paged out; see
+	// TrimAbove bytes (default 64 MiB), those mappings are paged out; see
 	// trim.go.
 	TrimInterval time.Duration
 	TrimAbove    int64
@@ -70,7 +70,7 @@ func DefaultConfig(dir string) Config {
 		MessageCache:    4096,
 		ReportsWanted:   true,
 		TrimInterval:    200 * time.Millisecond,
-		TrimAbove:       32 << 20,
+		TrimAbove:       64 << 20,
 	}
 }
 
