@@ -121,3 +121,19 @@ func TestTrimPagesOutMappedFiles(t *testing.T) {
 		}
 	}
 }
+
+// FuzzStoreMappings: any maps text parses without panicking, and every
+// range returned is non-empty.
+func FuzzStoreMappings(f *testing.F) {
+	f.Add([]byte("7f1c2c000000-7f1c2c800000 rw-s 00000000 fd:01 456 /d/00001.mem\n"), "/d")
+	f.Add([]byte("7f-7e r--s 0 0:0 1 /d/x.sst (deleted)\n-1 /d/\n"), "/d/")
+	f.Add([]byte(""), "")
+	f.Fuzz(func(t *testing.T, maps []byte, dir string) {
+		for _, r := range storeMappings(maps, dir) {
+			if r.end <= r.start {
+				t.Fatalf("empty range %x", r)
+			}
+		}
+		_ = statusKB(maps, dir)
+	})
+}
