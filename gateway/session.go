@@ -325,7 +325,10 @@ func (s *session) removeLocked(seq uint32, p *pendingReq) {
 		default:
 		}
 		if p.bulk {
-			<-s.bulk
+			select {
+			case <-s.bulk:
+			default:
+			}
 		}
 	case reqEnquire:
 		s.enquiring = false
@@ -356,8 +359,9 @@ func (s *session) acquireBulk(ctx context.Context) bool {
 }
 
 func (s *session) releaseBulk() {
-	if s.bulk != nil {
-		<-s.bulk
+	select {
+	case <-s.bulk: // a nil channel never receives
+	default:
 	}
 }
 
