@@ -45,9 +45,8 @@ type outcome struct {
 // heldDLR is a receipt held back until its message's submit events are
 // recorded (see bind.awaiting).
 type heldDLR struct {
-	ev   core.Event
-	sess *session
-	seq  uint32
+	ev  core.Event
+	ack dlrAck
 }
 
 // dlrAck is a deliver_sm_resp owed once the batch is recorded.
@@ -158,7 +157,7 @@ func (b *bind) complete(items []outcome) {
 			if ref, ok := b.awaiting[o.ev.SMSCID]; ok {
 				ev := *o.ev
 				ev.MessageID, ev.Part = ref.ms.m.ID, ref.part+1
-				ref.ms.held = append(ref.ms.held, heldDLR{ev: ev, sess: o.sess, seq: o.seq})
+				ref.ms.held = append(ref.ms.held, heldDLR{ev: ev, ack: dlrAck{o.sess, o.seq}})
 				continue
 			}
 			events = append(events, *o.ev)
@@ -221,7 +220,7 @@ func (b *bind) complete(items []outcome) {
 			events, retries = b.finish(ms, now, events, retries)
 			for _, h := range ms.held {
 				events = append(events, h.ev)
-				acks = append(acks, dlrAck{h.sess, h.seq})
+				acks = append(acks, h.ack)
 			}
 			ms.held = nil
 			if ms.pool == b.express {
@@ -233,8 +232,10 @@ func (b *bind) complete(items []outcome) {
 	}
 	if len(events) > 0 {
 		status := uint32(0)
-		err := b.record(events)
-		if err != nil && len(acks) > 0 {
+		var err error
+		if len(acks) == 0 {
+			err = b.recordPersistent(events)
+		} else if err = b.record(events); err != nil {
 			// Receipts not on disk: the SMSC is asked to deliver them
 			// again; the outcomes are retried without them.
 			status = uint32(StatusSystemError)
@@ -248,8 +249,6 @@ func (b *bind) complete(items []outcome) {
 			if len(rest) > 0 {
 				err = b.recordPersistent(rest)
 			}
-		} else if err != nil {
-			err = b.recordPersistent(events)
 		}
 		if err != nil {
 			b.log.Error().Err(err).Int("events", len(events)).Msg("outcomes not recorded")
