@@ -111,3 +111,23 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 	}
 	return false
 }
+
+// commitHists are the store's group-commit histograms at one moment.
+type commitHists struct{ dur, items histogram }
+
+func scrapeCommits(hc *fasthttp.HostClient) commitHists {
+	d, _ := scrapeHistogram(hc, "vneidgw_store_commit_duration_seconds", "")
+	n, _ := scrapeHistogram(hc, "vneidgw_store_commit_batch_items", "")
+	return commitHists{d, n}
+}
+
+// commitStats fills the phase's group-commit figures from two scrapes.
+func (r *phaseResult) commitStats(before, after commitHists) {
+	if after.dur.counts == nil || before.dur.counts == nil {
+		return
+	}
+	d, n := after.dur.sub(before.dur), after.items.sub(before.items)
+	r.commits = d.total
+	r.commitP50, r.commitP99 = d.quantile(0.5), d.quantile(0.99)
+	r.batchP50 = n.quantile(0.5)
+}

@@ -21,6 +21,12 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 		if p.cpu > 0 {
 			fmt.Fprintf(w, "   gateway CPU per 1000 messages   %10.0f ms  (%v CPU in the phase; a noise-resistant cost figure)\n",
 				float64(p.cpu.Milliseconds())*1000/float64(p.messages), p.cpu.Round(1e7))
+			fmt.Fprintf(w, "   simulator+load CPU per 1000     %10.0f ms  (%v CPU in this process; both share the gateway's 2 cores)\n",
+				float64(p.selfCPU.Milliseconds())*1000/float64(p.messages), p.selfCPU.Round(1e7))
+		}
+		if p.commits > 0 {
+			fmt.Fprintf(w, "   store group commits             %10d  (%.0f/s; items per commit p50 %.0f; commit p50/p99 %s / %s)\n",
+				p.commits, rate(int(p.commits), p.partsDur), p.batchP50, ms(p.commitP50), ms(p.commitP99))
 		}
 		if p.httpP99 > 0 {
 			fmt.Fprintf(w, "   HTTP accept latency p50/p99     %s / %s\n", ms(p.httpP50), ms(p.httpP99))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"sync"
@@ -32,18 +33,22 @@ const acceptToSubmit = "vneidgw_gateway_accept_to_submit_seconds"
 
 // phaseResult is what one phase measured.
 type phaseResult struct {
-	name                string
-	messages, parts     int
-	acceptDur, partsDur time.Duration
-	dlrDur              time.Duration
-	httpP50, httpP99    float64
-	a2sP50, a2sP99      float64
-	probeP99, probeP50  float64
-	probes              int
-	probeKind           string
-	probeAnswerP99      float64
-	cpu                 time.Duration // gateway process CPU time during the phase
-	otpQueueP99         float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
+	name                 string
+	messages, parts      int
+	acceptDur, partsDur  time.Duration
+	dlrDur               time.Duration
+	httpP50, httpP99     float64
+	a2sP50, a2sP99       float64
+	probeP99, probeP50   float64
+	probes               int
+	probeKind            string
+	probeAnswerP99       float64
+	cpu                  time.Duration // gateway process CPU time during the phase
+	selfCPU              time.Duration // this process's CPU time (simulator + load tool) during the phase
+	otpQueueP99          float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
+	commits              uint64        // the store's group commits during the phase
+	commitP50, commitP99 float64
+	batchP50             float64 // items per group commit
 }
 
 func run(ctx context.Context, o options) error {
@@ -177,16 +182,25 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	}
 	before, _ := scrapeHistogram(hc, acceptToSubmit, "approval")
 	otpBefore, _ := scrapeHistogram(hc, acceptToSubmit, "otp")
+	commitsBefore := scrapeCommits(hc)
+	defer func() { res.commitStats(commitsBefore, scrapeCommits(hc)) }()
 	st0 := sim.Stats()
 	cpu0, _ := cpuTime(pid)
-	defer func() { cpu1, _ := cpuTime(pid); res.cpu = cpu1 - cpu0 }()
+	self0, _ := cpuTime(os.Getpid())
+	defer func() {
+		cpu1, _ := cpuTime(pid)
+		self1, _ := cpuTime(os.Getpid())
+		res.cpu, res.selfCPU = cpu1-cpu0, self1-self0
+	}()
 	bar := progressbar.NewOptions(o.approvals, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("bulk accepted"), progressbar.OptionThrottle(200*time.Millisecond))
 	t0 := time.Now()
 
 	profDone := make(chan struct{})
 	if o.profile != "" {
+		stopSelf := profileSelf(filepath.Join(o.profile, "bulk-sim-cpu.pprof"), 15*time.Second)
 		go func() {
 			defer close(profDone)
+			defer stopSelf()
 			fetchProfile(hc, "/debug/pprof/profile?seconds=15", filepath.Join(o.profile, "bulk-cpu.pprof"))
 		}()
 	} else {
@@ -262,9 +276,16 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, pid int, token, run string, o options) (res phaseResult, err error) {
 	res = phaseResult{name: fmt.Sprintf("single: %d notices, 1 request each, %d concurrent", o.notices, o.concurrency), messages: o.notices, parts: o.notices}
 	before, _ := scrapeHistogram(hc, acceptToSubmit, "notice")
+	commitsBefore := scrapeCommits(hc)
+	defer func() { res.commitStats(commitsBefore, scrapeCommits(hc)) }()
 	st0 := sim.Stats()
 	cpu0, _ := cpuTime(pid)
-	defer func() { cpu1, _ := cpuTime(pid); res.cpu = cpu1 - cpu0 }()
+	self0, _ := cpuTime(os.Getpid())
+	defer func() {
+		cpu1, _ := cpuTime(pid)
+		self1, _ := cpuTime(os.Getpid())
+		res.cpu, res.selfCPU = cpu1-cpu0, self1-self0
+	}()
 	profDone := make(chan struct{})
 	if o.profile != "" {
 		go func() {
@@ -412,4 +433,23 @@ func backlogPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Ser
 	fmt.Printf("   gateway peak RSS (VmHWM) %.1f MB (sampled peaks: anonymous %.1f MB, file-backed %.1f MB); now anonymous %.1f MB, file-backed %.1f MB\n",
 		float64(rss)/1e6, float64(split.anon)/1e6, float64(split.file)/1e6, float64(now.anon)/1e6, float64(now.file)/1e6)
 	return nil
+}
+
+// profileSelf writes this process's CPU profile (the simulator and the load
+// tool) to path for at most d; the returned func stops it early.
+func profileSelf(path string, d time.Duration) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		f.Close()
+		return func() {}
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
+	time.AfterFunc(d, stop)
+	return stop
 }
