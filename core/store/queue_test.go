@@ -256,7 +256,10 @@ func TestSpillRefillExactlyOnceInOrder(t *testing.T) {
 		if round%2 == 1 {
 			got = append(got, ids(tryNext(t, s, []string{"vina"}, round%4+1))...)
 		}
-		if len(s.sched.lanes[laneKey{"vina", core.PriorityApproval}].fifo) > 5 {
+		s.sched.mu.Lock()
+		over := len(s.sched.lanes[laneKey{"vina", core.PriorityApproval}].fifo) > 5
+		s.sched.mu.Unlock()
+		if over {
 			t.Fatal("lane FIFO over its cap")
 		}
 	}

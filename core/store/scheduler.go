@@ -3,12 +3,10 @@ package store
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"vneidgw/core"
@@ -41,6 +39,14 @@ type lane struct {
 	ready   []*core.Message // retries that are due, served before fifo
 	count   int             // queued, not leased: fifo + ready + delayed + on disk
 	gauge   prometheus.Gauge
+
+	// While the refiller scans the lane without the lock (refill.go):
+	// whether a message was offered meanwhile (its key may be missing from
+	// the scan's snapshot) and which queue keys were deleted meanwhile
+	// (the snapshot may still hold them).
+	refilling     bool
+	offeredDuring bool
+	removedDuring map[uint64]struct{}
 }
 
 func (l *lane) len() int { return len(l.fifo) - l.head }
@@ -97,12 +103,15 @@ type scheduler struct {
 	delays  delayHeap
 	signal  chan struct{} // closed and replaced to wake waiters
 	waiters int
+	// refillKick asks the refiller (refill.go) to look for lanes to load.
+	refillKick chan struct{}
 }
 
 func (q *scheduler) init(s *Store) {
 	q.s = s
 	q.lanes = make(map[laneKey]*lane)
 	q.signal = make(chan struct{})
+	q.refillKick = make(chan struct{}, 1)
 }
 
 // lane returns (creating) a lane; mu held (or before start).
@@ -123,11 +132,15 @@ func (q *scheduler) lane(op string, prio core.Priority) *lane {
 // wake wakes every blocked Next.
 func (q *scheduler) wake() {
 	q.mu.Lock()
+	q.wakeLocked()
+	q.mu.Unlock()
+}
+
+func (q *scheduler) wakeLocked() {
 	if q.waiters > 0 {
 		close(q.signal)
 		q.signal = make(chan struct{})
 	}
-	q.mu.Unlock()
 }
 
 // offer is the post-commit effect of accepting m (a private copy).
@@ -144,6 +157,9 @@ func (q *scheduler) offer(m *core.Message) {
 		l.cursor = m.QueueSeq
 	default:
 		l.spilled = true
+		if l.refilling {
+			l.offeredDuring = true
+		}
 	}
 	q.mu.Unlock()
 }
@@ -166,68 +182,18 @@ func (q *scheduler) removed(op string, prio core.Priority, seq uint64) {
 		l.fifo = l.fifo[:len(l.fifo)-1]
 	case seq > l.cursor && l.spilled:
 		// on disk, not loaded: its tombstone hides it from the next scan
+		// (a scan under way may have seen it: it skips it when merging)
+		if l.refilling {
+			if l.removedDuring == nil {
+				l.removedDuring = make(map[uint64]struct{})
+			}
+			l.removedDuring[seq] = struct{}{}
+		}
 	default:
 		return // leased: already uncounted
 	}
 	l.count--
 	l.gauge.Set(float64(l.count))
-}
-
-// refill loads the lane's FIFO from disk starting after the cursor; mu held.
-func (q *scheduler) refill(l *lane) error {
-	room := l.cap - l.len()
-	if room <= 0 || !l.spilled {
-		return nil
-	}
-	db := q.s.db
-	txn := db.NewTransaction(false)
-	defer txn.Discard()
-	prefix := queuePrefix(l.op, l.prio)
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix = prefix
-	opts.PrefetchValues = false
-	it := txn.NewIterator(opts)
-	defer it.Close()
-	loaded := 0
-	buf := make([]byte, 0, 256)
-	for it.Seek(queueKey(l.op, l.prio, l.cursor+1)); it.Valid(); it.Next() {
-		if loaded == room {
-			return nil // more left: still spilled
-		}
-		_, _, seq, ok := parseQueueKey(it.Item().Key())
-		if !ok {
-			continue
-		}
-		id, err := it.Item().ValueCopy(buf[:0])
-		if err != nil {
-			return err
-		}
-		mi, err := txn.Get(messageKey(string(id)))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			q.s.log.Warn().Str("message_id", string(id)).Msg("store: queue key without message")
-			l.cursor = seq
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		var m *core.Message
-		if err := mi.Value(func(v []byte) error {
-			var derr error
-			m, _, derr = decodeMessage(v)
-			return derr
-		}); err != nil {
-			q.s.log.Error().Err(err).Str("message_id", string(id)).Msg("store: undecodable queued message skipped")
-			l.cursor = seq
-			continue
-		}
-		m.QueueSeq = seq
-		l.push(m)
-		l.cursor = seq
-		loaded++
-	}
-	l.spilled = false
-	return nil
 }
 
 // promote moves due retries to the head of their lanes; mu held.
@@ -262,11 +228,6 @@ func (q *scheduler) take(operators []string, upTo core.Priority, max int) ([]*co
 		for len(out) < max {
 			var best *lane
 			for _, l := range lanes {
-				if l.len() == 0 && l.spilled {
-					if err := q.refill(l); err != nil && firstErr == nil {
-						firstErr = err
-					}
-				}
 				if l.len() > 0 && (best == nil || l.fifo[l.head].QueueSeq < best.fifo[best.head].QueueSeq) {
 					best = l
 				}
@@ -278,10 +239,8 @@ func (q *scheduler) take(operators []string, upTo core.Priority, max int) ([]*co
 			best.count--
 		}
 		for _, l := range lanes {
-			if l.spilled && l.len() < l.cap/2 {
-				if err := q.refill(l); err != nil && firstErr == nil {
-					firstErr = err
-				}
+			if l.spilled && !l.refilling && l.len() < l.cap/2 {
+				q.kickRefill()
 			}
 			l.gauge.Set(float64(l.count))
 		}

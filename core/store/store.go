@@ -62,6 +62,10 @@ type Store struct {
 	outbox outbox
 
 	trimDir string // absolute cfg.Dir, for the trimmer
+
+	// scanHook, set by tests before the first Next, runs inside every
+	// refill scan once its snapshot is taken.
+	scanHook func()
 }
 
 // Open opens (or creates) the database, rebuilds the queue lanes and the
@@ -95,8 +99,9 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		_ = db.Close()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.writeLoop()
+	go s.refillLoop()
 	if !cfg.InMemory && cfg.GCInterval > 0 {
 		s.wg.Add(1)
 		go s.gcLoop()
