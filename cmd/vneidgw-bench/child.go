@@ -26,12 +26,12 @@ func createKey(ctx context.Context, binary, dataDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("apikey create: %w: %s", err, out)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	tok := strings.TrimSpace(lines[len(lines)-1])
-	if !strings.HasPrefix(tok, "vgw_") {
-		return "", fmt.Errorf("apikey create printed no token: %s", out)
+	for line := range strings.Lines(string(out)) {
+		if tok := strings.TrimSpace(line); strings.HasPrefix(tok, "vgw_") {
+			return tok, nil
+		}
 	}
-	return tok, nil
+	return "", fmt.Errorf("apikey create printed no token: %s", out)
 }
 
 // startChild starts `vneidgw serve --config cfgPath` and waits for its
