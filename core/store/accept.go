@@ -1,6 +1,8 @@
 package store
 
 import (
+	"slices"
+
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -81,6 +83,8 @@ func (s *Store) Accept(ctx context.Context, reqs []core.AcceptRequest) ([]core.A
 	o := &op{items: len(reqs), apply: func(b *batch) error {
 		return s.applyAccept(b, reqs, msgs, results)
 	}}
+	// An OTP goes ahead of bulk work (a small op; writer.go).
+	o.express = len(reqs) <= maxExpressItems && slices.ContainsFunc(msgs, func(m *core.Message) bool { return m.Priority == core.PriorityOTP })
 	if err := s.submit(ctx, o); err != nil {
 		return nil, err
 	}

@@ -34,10 +34,13 @@ type Store struct {
 	db      *badger.DB
 	metrics *metrics
 
-	writeCh chan *op      // unbuffered: a blocked sender is a queued request
-	stop    chan struct{} // closed by Close
-	wg      sync.WaitGroup
-	once    sync.Once
+	writeCh chan *op // unbuffered: a blocked sender is a queued request
+	// expressCh takes the ops that must not queue behind bulk work (an
+	// OTP's accept): the writer serves it first (writer.go).
+	expressCh chan *op
+	stop      chan struct{} // closed by Close
+	wg        sync.WaitGroup
+	once      sync.Once
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	queueSeq  uint64
@@ -83,12 +86,13 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		return nil, core.Errorf(core.EUNAVAILABLE, "open database: %w", err)
 	}
 	s := &Store{
-		cfg:     cfg,
-		log:     log,
-		db:      db,
-		metrics: m,
-		writeCh: make(chan *op),
-		stop:    make(chan struct{}),
+		cfg:       cfg,
+		log:       log,
+		db:        db,
+		metrics:   m,
+		writeCh:   make(chan *op),
+		expressCh: make(chan *op),
+		stop:      make(chan struct{}),
 	}
 	s.sched.init(s)
 	s.pending.init(cfg.Now)
@@ -295,8 +299,12 @@ func (s *Store) gcLoop() {
 // Once taken, an operation completes even if ctx ends meanwhile.
 func (s *Store) submit(ctx context.Context, o *op) error {
 	o.done = make(chan struct{})
+	ch := s.writeCh
+	if o.express {
+		ch = s.expressCh
+	}
 	select {
-	case s.writeCh <- o:
+	case ch <- o:
 	case <-s.stop:
 		return errClosed()
 	case <-ctx.Done():

@@ -19,6 +19,10 @@ import (
 type op struct {
 	items int
 	apply func(b *batch) error
+	// express ops (an OTP's accept) are taken before queued bulk work,
+	// batched only with each other, and may start while maxInflight
+	// batches are committing.
+	express bool
 
 	err  error
 	done chan struct{}
@@ -144,16 +148,44 @@ type inflight struct {
 }
 
 // maxInflight bounds the batches being committed at once: while one batch
-// waits for its fsync the writer prepares the next.
+// waits for its fsync the writer prepares the next. One more may be
+// in flight for express ops.
 const maxInflight = 3
+
+// maxExpressItems bounds an express op, and the items of an express batch:
+// it is applied while bulk work waits.
+const maxExpressItems = 16
 
 // writeLoop is the single writer: it takes a request, drains whatever else
 // is queued (up to MaxBatch items), applies them into one batch and starts
 // its commit; completions are handled in order (effects, then answers).
+// Express ops are taken first, into batches of their own: an OTP's accept
+// waits for at most the batch being applied, not for the bulk queued
+// behind it.
 func (s *Store) writeLoop() {
 	defer s.wg.Done()
 	var pending []*inflight
 	stopping := false
+	start := func(ops []*op, items int) {
+		prev := make([]*batch, len(pending))
+		for i, f := range pending {
+			prev[i] = f.b
+		}
+		pending = append(pending, s.startBatch(ops, items, prev))
+	}
+	// drain adds what else is queued on ch to ops, up to limit items.
+	drain := func(ch chan *op, ops []*op, items, limit int) ([]*op, int) {
+		for items < limit {
+			select {
+			case o := <-ch:
+				ops = append(ops, o)
+				items += o.items
+			default:
+				return ops, items
+			}
+		}
+		return ops, items
+	}
 	for {
 		if stopping && len(pending) == 0 {
 			return
@@ -162,29 +194,27 @@ func (s *Store) writeLoop() {
 		if len(pending) > 0 {
 			doneCh = pending[0].done
 		}
-		in := s.writeCh
+		in, express := s.writeCh, s.expressCh
 		if stopping || len(pending) >= maxInflight {
 			in = nil
 		}
+		if stopping || len(pending) > maxInflight {
+			express = nil
+		}
+		// Express first, when it can start.
+		if express != nil {
+			select {
+			case first := <-express:
+				start(drain(express, []*op{first}, first.items, maxExpressItems))
+				continue
+			default:
+			}
+		}
 		select {
+		case first := <-express:
+			start(drain(express, []*op{first}, first.items, maxExpressItems))
 		case first := <-in:
-			ops := []*op{first}
-			items := first.items
-		drain:
-			for items < s.cfg.MaxBatch {
-				select {
-				case o := <-s.writeCh:
-					ops = append(ops, o)
-					items += o.items
-				default:
-					break drain
-				}
-			}
-			prev := make([]*batch, len(pending))
-			for i, f := range pending {
-				prev[i] = f.b
-			}
-			pending = append(pending, s.startBatch(ops, items, prev))
+			start(drain(s.writeCh, []*op{first}, first.items, s.cfg.MaxBatch))
 		case <-doneCh:
 			s.finishBatch(pending[0])
 			pending[0] = nil
