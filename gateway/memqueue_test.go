@@ -109,18 +109,21 @@ func (q *memQueue) put(m *core.Message) {
 }
 
 func (q *memQueue) Next(ctx context.Context, operators []string, max int) ([]*core.Message, error) {
-	return q.NextUpTo(ctx, operators, core.NumPriorities-1, max)
+	return q.NextRange(ctx, operators, 0, core.NumPriorities-1, max)
 }
 
-// NextUpTo serves the lanes of priority upTo and higher only (the express
-// sender's OTP lane), like core/store.
-func (q *memQueue) NextUpTo(ctx context.Context, operators []string, upTo core.Priority, max int) ([]*core.Message, error) {
+// NextRange serves the lanes of priority from to upTo only (the express
+// sender's OTP lane, the main sender's others), like core/store.
+func (q *memQueue) NextRange(ctx context.Context, operators []string, from, upTo core.Priority, max int) ([]*core.Message, error) {
 	for {
 		q.mu.Lock()
 		now := time.Now()
 		var out []*core.Message
 		var wake time.Time
 		for p := range core.Priority(core.NumPriorities) {
+			if p < from {
+				continue
+			}
 			if p > upTo {
 				break
 			}

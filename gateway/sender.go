@@ -24,9 +24,17 @@ func (b *bind) sender(ctx context.Context) {
 		// a leased batch of approvals
 		batch = min(batch, max(1, b.cfg.TPS/10))
 	}
-	b.leaseLoop(ctx, b.unsettled, "queue next", func(ctx context.Context, lanes []string) ([]*core.Message, error) {
+	next := func(ctx context.Context, lanes []string) ([]*core.Message, error) {
 		return b.g.q.Next(ctx, lanes, batch)
-	})
+	}
+	if lq, ok := b.g.q.(laneQueue); ok {
+		// The express sender serves the OTP lane: an OTP leased here
+		// would wait behind this sender's approvals for window slots.
+		next = func(ctx context.Context, lanes []string) ([]*core.Message, error) {
+			return lq.NextRange(ctx, lanes, core.PriorityOTP+1, core.NumPriorities-1, batch)
+		}
+	}
+	b.leaseLoop(ctx, b.unsettled, "queue next", next)
 }
 
 // leaseLoop leases messages with next while the bind has a session and is
@@ -65,7 +73,7 @@ func (b *bind) leaseLoop(ctx context.Context, pool chan struct{}, what string, n
 // laneQueue is a queue that can serve its highest-priority lanes alone
 // (core/store's Store does); with it each bind runs an express sender.
 type laneQueue interface {
-	NextUpTo(ctx context.Context, operators []string, upTo core.Priority, max int) ([]*core.Message, error)
+	NextRange(ctx context.Context, operators []string, from, upTo core.Priority, max int) ([]*core.Message, error)
 }
 
 // expressSender serves only the OTP lane, with its own unsettled slots: the
@@ -73,7 +81,7 @@ type laneQueue interface {
 // must not wait behind them.
 func (b *bind) expressSender(ctx context.Context, q laneQueue) {
 	b.leaseLoop(ctx, b.express, "queue next (otp lane)", func(ctx context.Context, lanes []string) ([]*core.Message, error) {
-		return q.NextUpTo(ctx, lanes, core.PriorityOTP, 1)
+		return q.NextRange(ctx, lanes, core.PriorityOTP, core.PriorityOTP, 1)
 	})
 }
 

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"sync"
+
 	"context"
 	"encoding/binary"
 	"strings"
@@ -333,7 +335,7 @@ func (s *Store) applyEvent(b *batch, e *core.Event) error {
 		p.Status = core.StatusUnknown
 		b.set(unknownKey(m.To, m.ID, part), binary.BigEndian.AppendUint64(nil, uint64(max(e.At.UnixNano(), 0))))
 		b.touchUnknown(m.To, unknownKey(m.To, m.ID, part))
-		s.unknownParts++ // counted at once (writer-owned), so later batches search
+		s.unknownParts.Add(1) // counted at once (writer-owned), so later batches search
 		m.History = append(m.History, hopOf(e, core.StatusUnknown, part, m))
 	case core.EventRejected, core.EventExpired:
 		st := core.StatusRejected
@@ -465,7 +467,7 @@ func (s *Store) applyDLR(b *batch, e *core.Event) error {
 	if e.MessageID != "" && e.Part > 0 {
 		return s.receiptFor(b, e.MessageID, e.Part, e)
 	}
-	if e.Phone != "" && s.unknownParts > 0 {
+	if e.Phone != "" && s.unknownParts.Load() > 0 {
 		id, part, err := b.oldestUnknown(e.Phone)
 		if err != nil {
 			return err
@@ -512,7 +514,7 @@ func (s *Store) receiptFor(b *batch, id string, part int, e *core.Event) error {
 // the removal is on disk.
 func (s *Store) delUnknown(b *batch, m *core.Message, part int) {
 	b.del(unknownKey(m.To, m.ID, part))
-	b.effect(func() { s.unknownParts-- })
+	b.effect(func() { s.unknownParts.Add(-1) })
 }
 
 func (b *batch) touchUnknown(phone string, key []byte) {
@@ -664,6 +666,7 @@ func (s *Store) saveMessage(b *batch, rec *msgRec, errCode string) {
 // commit). Receipts whose id is too long to convert cheaply, or whose key
 // cannot be split, are counted under the wildcard.
 type pendingIndex struct {
+	mu        sync.Mutex // the writer reads and adds; commit effects remove
 	m         map[pendKey]pendEnt
 	nextSweep time.Time
 	now       func() time.Time
@@ -706,6 +709,8 @@ func (x *pendingIndex) keys(op, canon string) []pendKey {
 
 // add indexes the pending receipt d/<op>/<canon>, kept until until.
 func (x *pendingIndex) add(op, canon string, until time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	until = until.Add(pendMargin)
 	for _, k := range x.keys(op, canon) {
 		e := x.m[k]
@@ -727,6 +732,8 @@ func (x *pendingIndex) add(op, canon string, until time.Time) {
 
 // remove is the post-commit effect of deleting d/<op>/<canon>.
 func (x *pendingIndex) remove(op, canon string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	for _, k := range x.keys(op, canon) {
 		e, ok := x.m[k]
 		if !ok {
@@ -743,6 +750,8 @@ func (x *pendingIndex) remove(op, canon string) {
 // mayHave reports whether a pending receipt may be stored under a reading
 // of the canonical id canon.
 func (x *pendingIndex) mayHave(op, canon string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	if len(x.m) == 0 {
 		return false
 	}

@@ -206,11 +206,11 @@ func (q *scheduler) promote(now time.Time) {
 }
 
 // take hands out up to max messages of the given lanes; mu held.
-func (q *scheduler) take(operators []string, upTo core.Priority, max int) ([]*core.Message, error) {
+func (q *scheduler) take(operators []string, from, upTo core.Priority, max int) ([]*core.Message, error) {
 	var out []*core.Message
 	var firstErr error
 	lanes := make([]*lane, 0, len(operators))
-	for p := core.Priority(0); p <= upTo && p < core.NumPriorities && len(out) < max; p++ {
+	for p := from; p <= upTo && p < core.NumPriorities && len(out) < max; p++ {
 		lanes = lanes[:0]
 		for _, op := range operators {
 			if l := q.lanes[laneKey{op, p}]; l != nil && l.count > 0 {
@@ -257,6 +257,13 @@ func (s *Store) Next(ctx context.Context, operators []string, max int) ([]*core.
 // (lower values): the gateway's express sender uses it to serve the OTP lane
 // on its own, so an OTP never waits behind leased approvals.
 func (s *Store) NextUpTo(ctx context.Context, operators []string, upTo core.Priority, max int) ([]*core.Message, error) {
+	return s.NextRange(ctx, operators, 0, upTo, max)
+}
+
+// NextRange is Next restricted to the lanes of priority from to upTo: with
+// an express sender on the OTP lane, the gateway's main sender leases the
+// others only.
+func (s *Store) NextRange(ctx context.Context, operators []string, from, upTo core.Priority, max int) ([]*core.Message, error) {
 	if max <= 0 {
 		max = 1
 	}
@@ -270,7 +277,7 @@ func (s *Store) NextUpTo(ctx context.Context, operators []string, upTo core.Prio
 		q.mu.Lock()
 		now := s.now()
 		q.promote(now)
-		out, err := q.take(operators, upTo, max)
+		out, err := q.take(operators, from, upTo, max)
 		if len(out) > 0 {
 			q.mu.Unlock()
 			return out, nil

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"sync/atomic"
+
 	"context"
 	"encoding/binary"
 	"errors"
@@ -38,9 +40,13 @@ type Store struct {
 	// expressCh takes the ops that must not queue behind bulk work (an
 	// OTP's accept): the writer serves it first (writer.go).
 	expressCh chan *op
-	stop      chan struct{} // closed by Close
-	wg        sync.WaitGroup
-	once      sync.Once
+	// finishCh hands started batches, in order, to the finisher; finished
+	// hands them back once answered (writer.go).
+	finishCh chan *inflight
+	finished chan *inflight
+	stop     chan struct{} // closed by Close
+	wg       sync.WaitGroup
+	once     sync.Once
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	queueSeq  uint64
@@ -52,7 +58,7 @@ type Store struct {
 	// never answered). While it is 0, a receipt that matches no correlation
 	// skips the search for an unknown part of its phone (the common case:
 	// a DLR that overtook its own submit_sm_resp).
-	unknownParts int
+	unknownParts atomic.Int64
 	// mcache holds encoded records of messages not yet final, ccache
 	// correlation values (record.go).
 	mcache kvCache
@@ -92,6 +98,8 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		metrics:   m,
 		writeCh:   make(chan *op),
 		expressCh: make(chan *op),
+		finishCh:  make(chan *inflight, maxInflight+2),
+		finished:  make(chan *inflight, maxInflight+2),
 		stop:      make(chan struct{}),
 	}
 	s.sched.init(s)
@@ -103,8 +111,9 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		_ = db.Close()
 		return nil, err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.writeLoop()
+	go s.finishLoop()
 	go s.refillLoop()
 	if !cfg.InMemory && cfg.GCInterval > 0 {
 		s.wg.Add(1)
@@ -181,7 +190,7 @@ func (s *Store) load() error {
 		opts.Prefix = []byte(pfxUnknown)
 		it = txn.NewIterator(opts)
 		for it.Rewind(); it.Valid(); it.Next() {
-			s.unknownParts++
+			s.unknownParts.Add(1)
 		}
 		it.Close()
 

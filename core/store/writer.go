@@ -145,6 +145,9 @@ type inflight struct {
 	txnErr []error  // per transaction, set by its callback
 	left   atomic.Int32
 	done   chan struct{} // closed when every transaction has answered
+	// failed batches are answered by the writer itself (finishLoop), after
+	// it has emptied the caches they may have polluted.
+	failed bool
 }
 
 // maxInflight bounds the batches being committed at once: while one batch
@@ -166,12 +169,15 @@ func (s *Store) writeLoop() {
 	defer s.wg.Done()
 	var pending []*inflight
 	stopping := false
+	defer close(s.finishCh)
 	start := func(ops []*op, items int) {
 		prev := make([]*batch, len(pending))
 		for i, f := range pending {
 			prev[i] = f.b
 		}
-		pending = append(pending, s.startBatch(ops, items, prev))
+		f := s.startBatch(ops, items, prev)
+		pending = append(pending, f)
+		s.finishCh <- f // buffered past maxInflight+1: never blocks
 	}
 	// drain adds what else is queued on ch to ops, up to limit items.
 	drain := func(ch chan *op, ops []*op, items, limit int) ([]*op, int) {
@@ -189,10 +195,6 @@ func (s *Store) writeLoop() {
 	for {
 		if stopping && len(pending) == 0 {
 			return
-		}
-		var doneCh <-chan struct{}
-		if len(pending) > 0 {
-			doneCh = pending[0].done
 		}
 		in, express := s.writeCh, s.expressCh
 		if stopping || len(pending) >= maxInflight {
@@ -215,8 +217,12 @@ func (s *Store) writeLoop() {
 			start(drain(express, []*op{first}, first.items, maxExpressItems))
 		case first := <-in:
 			start(drain(s.writeCh, []*op{first}, first.items, s.cfg.MaxBatch))
-		case <-doneCh:
-			s.finishBatch(pending[0])
+		case f := <-s.finished:
+			// f is pending[0]: the finisher takes batches in order.
+			if f.failed {
+				s.failBatch(f)
+			}
+			s.recycleBatch(f)
 			pending[0] = nil
 			pending = pending[1:]
 		case <-s.stop:
@@ -272,9 +278,31 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch) *inflight {
 	return f
 }
 
-// finishBatch runs after every transaction of f answered: effects of the
-// committed ops in order, wake-ups, then every waiter.
-func (s *Store) finishBatch(f *inflight) {
+// finishLoop answers committed batches in order, on its own goroutine: the
+// writer may be applying a large batch meanwhile, and an OTP's accept must
+// not wait for that. A failed batch goes back to the writer unanswered.
+func (s *Store) finishLoop() {
+	defer s.wg.Done()
+	for f := range s.finishCh {
+		<-f.done
+		for _, e := range f.txnErr {
+			if e != nil {
+				f.failed = true
+				break
+			}
+		}
+		if !f.failed {
+			s.finishBatch(f)
+		}
+		s.finished <- f
+	}
+}
+
+// failBatch answers a batch with a failed transaction, on the writer
+// goroutine: first the caches go (they may hold records that did not reach
+// the disk), then the ops of the transactions that committed run their
+// effects as usual, and every op is answered.
+func (s *Store) failBatch(f *inflight) {
 	var firstErr error
 	for _, e := range f.txnErr {
 		if e != nil {
@@ -282,15 +310,20 @@ func (s *Store) finishBatch(f *inflight) {
 			break
 		}
 	}
+	s.metrics.commitErrors.Inc()
+	s.log.Error().Err(firstErr).Int("ops", len(f.ops)).Msg("store: commit failed")
+	s.mcache.reset()
+	s.ccache.reset()
+	s.finishBatch(f)
+}
+
+// finishBatch runs after every transaction of f answered: effects of the
+// committed ops in order, wake-ups, then every waiter. It runs on the
+// finisher goroutine (or the writer's, for a failed batch): effects only
+// touch state with its own lock.
+func (s *Store) finishBatch(f *inflight) {
 	s.metrics.batchItems.Observe(float64(f.items))
 	s.metrics.commitSeconds.Observe(time.Since(f.start).Seconds())
-	if firstErr != nil {
-		s.metrics.commitErrors.Inc()
-		s.log.Error().Err(firstErr).Int("ops", len(f.ops)).Msg("store: commit failed")
-		// The cache may hold records that did not reach the disk.
-		s.mcache.reset()
-		s.ccache.reset()
-	}
 	b := f.b
 	for i, o := range f.ops {
 		if o.err != nil {
@@ -321,8 +354,14 @@ func (s *Store) finishBatch(f *inflight) {
 	for _, o := range f.ops {
 		close(o.done)
 	}
-	// Nothing reads the overlay any more: later batches consulted it only
-	// while they were applied, and Badger has its keys and values.
+}
+
+// recycleBatch keeps f's buffers for later batches, on the writer
+// goroutine once f has left pending: nothing reads its overlay any more
+// (later batches consulted it only while they were applied, and Badger has
+// its keys and values).
+func (s *Store) recycleBatch(f *inflight) {
+	b := f.b
 	b.bufs.log = b.log
 	s.putBatchBufs(b.bufs)
 	b.ov, b.log, b.bufs = nil, nil, nil
