@@ -5,14 +5,18 @@
 // It owns:
 //   - the Badger database (options tuned for a small memory footprint) and
 //     its value-log GC goroutine;
-//   - the group-commit writer: one goroutine takes every write request
-//     (Accept, Record, report ack/retry, API keys, ported numbers), drains
-//     what is queued, applies it in one or a few transactions, commits (one
-//     fsync for the whole group) and answers every waiter. All
-//     read-modify-writes of a message are therefore serialised;
+//   - the group-commit writer (writer.go): one goroutine takes every write
+//     request (Accept, Record, report ack/retry, API keys, ported numbers),
+//     drains what is queued, applies it in one or a few transactions and
+//     commits them (one fsync for the whole group); a finisher goroutine
+//     answers the committed batches in order while the writer applies the
+//     next. An OTP's accept is an express op: taken before queued bulk
+//     work, in a batch of its own. All read-modify-writes of a message are
+//     serialised on the writer;
 //   - the queue scheduler: per (operator, priority) lane an in-memory FIFO of
 //     bounded length plus a disk cursor, a delay heap for retries and
-//     per-lane backlog counters;
+//     per-lane backlog counters; a refiller goroutine (refill.go) reads
+//     spilled lanes back from disk outside the scheduler's lock;
 //   - the report outbox's due-time heap;
 //   - the binary record codec (codec.go) and the key layout (keys.go).
 //
