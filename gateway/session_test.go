@@ -245,9 +245,9 @@ func TestSubmitFieldsAndEncoding(t *testing.T) {
 	otp.Text = "Ma OTP: 123456 @ €"
 	viet := newMsg("uc", "viettel", core.KindNotice, "Nguyễn Văn An")
 	long := newMsg("long", "viettel", core.KindApproval, approvalText)
+	// The OTP goes first, alone: the express sender sends it, concurrently
+	// with the main sender's lanes.
 	q.put(otp)
-	q.put(viet)
-	q.put(long)
 	startGateway(t, g)
 	c := p.accept(t)
 
@@ -275,6 +275,8 @@ func TestSubmitFieldsAndEncoding(t *testing.T) {
 		t.Errorf("short_message % x, want % x", got, wantSM)
 	}
 	c.respond(s, StatusOK, "1")
+	q.put(viet)
+	q.put(long)
 
 	s, b = c.submit()
 	f = b.Fields()

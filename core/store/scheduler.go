@@ -206,9 +206,8 @@ func (q *scheduler) promote(now time.Time) {
 }
 
 // take hands out up to max messages of the given lanes; mu held.
-func (q *scheduler) take(operators []string, from, upTo core.Priority, max int) ([]*core.Message, error) {
+func (q *scheduler) take(operators []string, from, upTo core.Priority, max int) []*core.Message {
 	var out []*core.Message
-	var firstErr error
 	lanes := make([]*lane, 0, len(operators))
 	for p := from; p <= upTo && p < core.NumPriorities && len(out) < max; p++ {
 		lanes = lanes[:0]
@@ -245,7 +244,7 @@ func (q *scheduler) take(operators []string, from, upTo core.Priority, max int) 
 			l.gauge.Set(float64(l.count))
 		}
 	}
-	return out, firstErr
+	return out
 }
 
 // Next implements core.Queue.
@@ -277,15 +276,9 @@ func (s *Store) NextRange(ctx context.Context, operators []string, from, upTo co
 		q.mu.Lock()
 		now := s.now()
 		q.promote(now)
-		out, err := q.take(operators, from, upTo, max)
-		if len(out) > 0 {
+		if out := q.take(operators, from, upTo, max); len(out) > 0 {
 			q.mu.Unlock()
 			return out, nil
-		}
-		if err != nil {
-			q.mu.Unlock()
-			s.log.Error().Err(err).Msg("store: queue refill")
-			return nil, core.Errorf(core.EINTERNAL, "queue refill: %w", err)
 		}
 		wait := q.signal
 		q.waiters++
