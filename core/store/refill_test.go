@@ -50,7 +50,7 @@ func TestRefillDoesNotHoldTheQueue(t *testing.T) {
 			served <- nil
 			return
 		}
-		otp, _ := s.NextUpTo(ctx, []string{"vina"}, core.PriorityOTP, 1)
+		otp, _ := s.NextRange(ctx, []string{"vina"}, core.PriorityOTP, core.PriorityOTP, 1)
 		served <- otp
 	}()
 	select {

@@ -249,14 +249,7 @@ func (q *scheduler) take(operators []string, from, upTo core.Priority, max int) 
 
 // Next implements core.Queue.
 func (s *Store) Next(ctx context.Context, operators []string, max int) ([]*core.Message, error) {
-	return s.NextUpTo(ctx, operators, core.NumPriorities-1, max)
-}
-
-// NextUpTo is Next restricted to the lanes of priority upTo and higher
-// (lower values): the gateway's express sender uses it to serve the OTP lane
-// on its own, so an OTP never waits behind leased approvals.
-func (s *Store) NextUpTo(ctx context.Context, operators []string, upTo core.Priority, max int) ([]*core.Message, error) {
-	return s.NextRange(ctx, operators, 0, upTo, max)
+	return s.NextRange(ctx, operators, 0, core.NumPriorities-1, max)
 }
 
 // NextRange is Next restricted to the lanes of priority from to upTo: with
