@@ -62,9 +62,6 @@ type bind struct {
 	ussdWG  sync.WaitGroup
 	bufs    sync.Pool
 
-	evBuf    []core.Event // completer-owned scratch
-	retryBuf []retryItem
-	ackBuf   []dlrAck
 	// awaiting maps the SMSC id of each accepted part of a message that
 	// still waits for another part's outcome to that part (completer-owned).
 	awaiting map[string]partRef

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -123,26 +124,91 @@ type retryItem struct {
 	at time.Time
 }
 
-// completer turns outcomes into batched Queue.Record calls and Retry.
+// completer turns outcomes into batched Queue.Record calls and Retry. With
+// a queue that can start a Record before the previous one is on disk
+// (recordStarter), the completer only starts each Record, in order, and a
+// settler goroutine waits for them, in the same order, then answers the
+// receipts, re-queues retries and frees the unsettled slots: outcomes that
+// arrive while one Record commits go to the writer at once instead of
+// waiting for it.
 func (b *bind) completer(stop <-chan struct{}) {
+	settleCh := make(chan *settlement, maxSettling)
+	spare := make(chan *settlement, maxSettling+1)
+	settled := make(chan struct{})
+	go func() {
+		defer close(settled)
+		for st := range settleCh {
+			b.settle(st)
+			st.reset()
+			select {
+			case spare <- st:
+			default:
+			}
+		}
+	}()
+	defer func() {
+		close(settleCh)
+		<-settled
+	}()
+	next := func() *settlement {
+		select {
+		case st := <-spare:
+			return st
+		default:
+			return &settlement{}
+		}
+	}
 	for {
 		select {
 		case <-b.outbox.notify:
 		case <-stop:
 			if items := b.outbox.take(); len(items) > 0 {
-				b.complete(items)
+				b.complete(items, next(), settleCh)
 			}
 			return
 		}
 		items := b.outbox.take()
-		b.complete(items)
+		b.complete(items, next(), settleCh)
 		b.outbox.giveBack(items)
 	}
 }
 
-func (b *bind) complete(items []outcome) {
+// maxSettling bounds the Records a bind has started and not yet settled.
+const maxSettling = 4
+
+// recordStarter is a queue whose Record can be started in order and waited
+// for later (core/store's Store).
+type recordStarter interface {
+	RecordStart(ctx context.Context, events []core.Event) (wait func() error, err error)
+}
+
+// settlement is what one completer round owes once its events are on
+// disk: receipts to answer, retries to queue, slots to free.
+type settlement struct {
+	events  []core.Event
+	retries []retryItem
+	acks    []dlrAck
+	tokens  int
+	express int
+	// wait, when set, waits for the Record already started; startErr is
+	// why starting it failed (the settler then records synchronously).
+	wait     func() error
+	startErr error
+}
+
+func (st *settlement) reset() {
+	clear(st.events)
+	clear(st.retries)
+	clear(st.acks)
+	*st = settlement{events: st.events[:0], retries: st.retries[:0], acks: st.acks[:0]}
+}
+
+// complete classifies one round of outcomes into st and hands it to
+// settleCh (after starting its Record when the queue allows), or settles
+// it itself.
+func (b *bind) complete(items []outcome, st *settlement, settleCh chan<- *settlement) {
 	now := time.Now()
-	events, retries, acks := b.evBuf[:0], b.retryBuf[:0], b.ackBuf[:0]
+	events, retries, acks := st.events[:0], st.retries[:0], st.acks[:0]
 	tokens, expressTokens := 0, 0
 	for i := range items {
 		o := &items[i]
@@ -230,24 +296,52 @@ func (b *bind) complete(items []outcome) {
 			}
 		}
 	}
+	st.events, st.retries, st.acks = events, retries, acks
+	st.tokens, st.express = tokens, expressTokens
+	if rs, ok := b.g.q.(recordStarter); ok {
+		if len(events) > 0 {
+			ctx, cancel := b.recordCtx()
+			st.wait, st.startErr = rs.RecordStart(ctx, events)
+			cancel()
+		}
+		settleCh <- st
+		return
+	}
+	b.settle(st)
+	st.reset()
+}
+
+// settle waits for st's Record (or records its events, retrying, when it
+// was not started or failed), then answers the receipts, queues the
+// retries and frees the slots.
+func (b *bind) settle(st *settlement) {
+	events, acks := st.events, st.acks
 	if len(events) > 0 {
 		status := uint32(0)
 		var err error
-		if len(acks) == 0 {
-			err = b.recordPersistent(events)
-		} else if err = b.record(events); err != nil {
-			// Receipts not on disk: the SMSC is asked to deliver them
-			// again; the outcomes are retried without them.
-			status = uint32(StatusSystemError)
-			rest := events[:0]
-			for _, ev := range events {
-				if ev.Kind != core.EventDLR {
-					rest = append(rest, ev)
-				}
+		if st.wait != nil {
+			err = st.wait()
+			if err != nil {
+				b.log.Warn().Err(err).Msg("record failed")
 			}
-			events, err = rest, nil
-			if len(rest) > 0 {
-				err = b.recordPersistent(rest)
+		}
+		if st.wait == nil || err != nil {
+			if len(acks) == 0 {
+				err = b.recordPersistent(events)
+			} else if err = b.record(events); err != nil {
+				// Receipts not on disk: the SMSC is asked to deliver them
+				// again; the outcomes are retried without them.
+				status = uint32(StatusSystemError)
+				rest := events[:0]
+				for _, ev := range events {
+					if ev.Kind != core.EventDLR {
+						rest = append(rest, ev)
+					}
+				}
+				events, err = rest, nil
+				if len(rest) > 0 {
+					err = b.recordPersistent(rest)
+				}
 			}
 		}
 		if err != nil {
@@ -257,17 +351,13 @@ func (b *bind) complete(items []outcome) {
 			a.sess.sendDeliverResp(status, a.seq)
 		}
 	}
-	for _, r := range retries {
+	for _, r := range st.retries {
 		b.g.q.Retry(r.m, r.at)
 	}
-	clear(events)
-	clear(retries)
-	clear(acks)
-	b.evBuf, b.retryBuf, b.ackBuf = events[:0], retries[:0], acks[:0]
-	for range tokens {
+	for range st.tokens {
 		<-b.unsettled
 	}
-	for range expressTokens {
+	for range st.express {
 		<-b.express
 	}
 }

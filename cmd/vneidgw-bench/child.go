@@ -164,3 +164,20 @@ func cpuTime(pid int) (time.Duration, error) {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ is 100 on Linux
 }
+
+// writeBytes is what the process has caused to be written to storage
+// (write_bytes in /proc/<pid>/io: page cache writeback of its files,
+// mmapped WAL pages included), or 0 when the kernel does not say.
+func writeBytes(pid int) int64 {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "io"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}

@@ -40,7 +40,7 @@ func scrapeHistogram(hc *fasthttp.HostClient, name, kind string) (histogram, err
 	}
 	var h histogram
 	for _, m := range mf.GetMetric() {
-		if kind != "" && !hasLabel(m, "kind", kind) {
+		if kind != "" && !hasLabel(m, "kind", kind) && !hasLabel(m, "class", kind) {
 			continue
 		}
 		hb := m.GetHistogram()
@@ -113,12 +113,14 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 }
 
 // commitHists are the store's group-commit histograms at one moment.
-type commitHists struct{ dur, items histogram }
+type commitHists struct{ dur, items, event, bulk histogram }
 
 func scrapeCommits(hc *fasthttp.HostClient) commitHists {
 	d, _ := scrapeHistogram(hc, "vneidgw_store_commit_duration_seconds", "")
 	n, _ := scrapeHistogram(hc, "vneidgw_store_commit_batch_items", "")
-	return commitHists{d, n}
+	ev, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "event")
+	bk, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "bulk")
+	return commitHists{d, n, ev, bk}
 }
 
 // commitStats fills the phase's group-commit figures from two scrapes.
@@ -130,4 +132,9 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 	r.commits = d.total
 	r.commitP50, r.commitP99 = d.quantile(0.5), d.quantile(0.99)
 	r.batchP50 = n.quantile(0.5)
+	if after.event.counts != nil && before.event.counts != nil {
+		ev, bk := after.event.sub(before.event), after.bulk.sub(before.bulk)
+		r.eventP50, r.eventP99 = ev.quantile(0.5), ev.quantile(0.99)
+		r.bulkP50, r.bulkP99 = bk.quantile(0.5), bk.quantile(0.99)
+	}
 }

@@ -16,6 +16,10 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 		fmt.Fprintf(w, "\n-- %s\n", p.name)
 		fmt.Fprintf(w, "   accepted/s                      %10.0f  (%d messages in %v)\n", rate(p.messages, p.acceptDur), p.messages, p.acceptDur.Round(1e6))
 		fmt.Fprintf(w, "   parts submitted/s               %10.0f  (%d parts, first accept → last part at SMSC %v)\n", rate(p.parts, p.partsDur), p.parts, p.partsDur.Round(1e6))
+		if p.partsInAccept > 0 && p.partsDur > p.acceptDur {
+			fmt.Fprintf(w, "     while accepting / after         %6.0f / %.0f parts/s\n",
+				rate(int(p.partsInAccept), p.acceptDur), rate(p.parts-int(p.partsInAccept), p.partsDur-p.acceptDur))
+		}
 		fmt.Fprintf(w, "   DLRs settled/s                  %10.0f  (first accept → last DLR on disk and acked %v)\n", rate(p.parts, p.dlrDur), p.dlrDur.Round(1e6))
 		fmt.Fprintf(w, "   accept → submit_sm_resp p50/p99 %s / %s\n", ms(p.a2sP50), ms(p.a2sP99))
 		if p.cpu > 0 {
@@ -24,9 +28,17 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 			fmt.Fprintf(w, "   simulator+load CPU per 1000     %10.0f ms  (%v CPU in this process; both share the gateway's 2 cores)\n",
 				float64(p.selfCPU.Milliseconds())*1000/float64(p.messages), p.selfCPU.Round(1e7))
 		}
+		if p.written > 0 {
+			fmt.Fprintf(w, "   gateway bytes written per message %8.0f  (%.0f MB to storage in the phase, /proc/<pid>/io write_bytes)\n",
+				float64(p.written)/float64(p.messages), float64(p.written)/(1<<20))
+		}
 		if p.commits > 0 {
 			fmt.Fprintf(w, "   store group commits             %10d  (%.0f/s; items per commit p50 %.0f; commit p50/p99 %s / %s)\n",
 				p.commits, rate(int(p.commits), p.partsDur), p.batchP50, ms(p.commitP50), ms(p.commitP99))
+		}
+		if p.eventP99 > 0 {
+			fmt.Fprintf(w, "   store write p50/p99 events %s / %s, accepts %s / %s  (request → on disk, writer queue included)\n",
+				ms(p.eventP50), ms(p.eventP99), ms(p.bulkP50), ms(p.bulkP99))
 		}
 		if p.httpP99 > 0 {
 			fmt.Fprintf(w, "   HTTP accept latency p50/p99     %s / %s\n", ms(p.httpP50), ms(p.httpP99))

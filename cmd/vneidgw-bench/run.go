@@ -37,6 +37,8 @@ type phaseResult struct {
 	messages, parts      int
 	acceptDur, partsDur  time.Duration
 	dlrDur               time.Duration
+	partsInAccept        uint64 // parts at the SMSC when the last accept was answered
+	written              int64  // gateway bytes written to storage during the phase
 	httpP50, httpP99     float64
 	a2sP50, a2sP99       float64
 	probeP99, probeP50   float64
@@ -49,6 +51,8 @@ type phaseResult struct {
 	commits              uint64        // the store's group commits during the phase
 	commitP50, commitP99 float64
 	batchP50             float64 // items per group commit
+	eventP50, eventP99   float64 // store write request → answer, message events
+	bulkP50, bulkP99     float64 // the same, accepts
 }
 
 func run(ctx context.Context, o options) error {
@@ -187,7 +191,9 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	st0 := sim.Stats()
 	cpu0, _ := cpuTime(pid)
 	self0, _ := cpuTime(os.Getpid())
+	w0 := writeBytes(pid)
 	defer func() {
+		res.written = writeBytes(pid) - w0
 		cpu1, _ := cpuTime(pid)
 		self1, _ := cpuTime(os.Getpid())
 		res.cpu, res.selfCPU = cpu1-cpu0, self1-self0
@@ -234,6 +240,7 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	close(next)
 	wg.Wait()
 	res.acceptDur = time.Since(t0)
+	res.partsInAccept = sim.Stats().Parts - st0.Parts
 	bar.Finish()
 	fmt.Fprintln(os.Stderr)
 	close(errs)
@@ -281,7 +288,9 @@ func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Serv
 	st0 := sim.Stats()
 	cpu0, _ := cpuTime(pid)
 	self0, _ := cpuTime(os.Getpid())
+	w0 := writeBytes(pid)
 	defer func() {
+		res.written = writeBytes(pid) - w0
 		cpu1, _ := cpuTime(pid)
 		self1, _ := cpuTime(os.Getpid())
 		res.cpu, res.selfCPU = cpu1-cpu0, self1-self0

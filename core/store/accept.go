@@ -84,7 +84,9 @@ func (s *Store) Accept(ctx context.Context, reqs []core.AcceptRequest) ([]core.A
 		return s.applyAccept(b, reqs, msgs, results)
 	}}
 	// An OTP goes ahead of bulk work (a small op; writer.go).
-	o.express = len(reqs) <= maxExpressItems && slices.ContainsFunc(msgs, func(m *core.Message) bool { return m.Priority == core.PriorityOTP })
+	if len(reqs) <= maxExpressItems && slices.ContainsFunc(msgs, func(m *core.Message) bool { return m.Priority == core.PriorityOTP }) {
+		o.class = classExpress
+	}
 	if err := s.submit(ctx, o); err != nil {
 		return nil, err
 	}

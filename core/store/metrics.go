@@ -12,6 +12,7 @@ import (
 type metrics struct {
 	batchItems    prometheus.Histogram
 	commitSeconds prometheus.Histogram
+	writeSeconds  [3]prometheus.Observer // by opClass
 	commitErrors  prometheus.Counter
 	backlog       *prometheus.GaugeVec
 	reports       prometheus.Gauge
@@ -47,8 +48,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Times the store's mapped files were paged out to keep the file-backed RSS under store trim_above.",
 		}),
 	}
+	writes := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "vneidgw", Subsystem: "store", Name: "write_duration_seconds",
+		Help:    "Time from a write request (bulk: accepts, keys; event: message events, report acks; express: an OTP's accept) to its answer, queueing in the writer included.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"class"})
+	for c, name := range []string{"bulk", "event", "express"} {
+		m.writeSeconds[c] = writes.WithLabelValues(name)
+	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims} {
+		for _, c := range []prometheus.Collector{writes, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("store: register metrics: %w", err)
 			}

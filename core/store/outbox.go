@@ -185,6 +185,7 @@ func (s *Store) AckReports(ctx context.Context, seqs []uint64) error {
 		}
 		return nil
 	}}
+	o.class = classEvent
 	return s.submit(ctx, o)
 }
 

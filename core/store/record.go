@@ -223,16 +223,29 @@ func validateEvent(e *core.Event) error {
 // are logged and skipped; a receipt for a message already final changes
 // nothing.
 func (s *Store) Record(ctx context.Context, events []core.Event) error {
+	wait, err := s.RecordStart(ctx, events)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// RecordStart is Record in two steps: it returns once the writer has taken
+// the events (so Records started one after another are applied in that
+// order), and wait returns once they are on disk, with Record's error. A
+// caller may start the next Record before waiting for this one. wait must
+// be called exactly once.
+func (s *Store) RecordStart(ctx context.Context, events []core.Event) (wait func() error, err error) {
 	if len(events) == 0 {
-		return nil
+		return func() error { return nil }, nil
 	}
 	evs := append([]core.Event(nil), events...)
 	for i := range evs {
 		if err := validateEvent(&evs[i]); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	o := &op{items: len(evs), apply: func(b *batch) error {
+	o := &op{items: len(evs), class: classEvent, apply: func(b *batch) error {
 		for i := range evs {
 			e := &evs[i]
 			if e.At.IsZero() {
@@ -244,7 +257,11 @@ func (s *Store) Record(ctx context.Context, events []core.Event) error {
 		}
 		return nil
 	}}
-	return s.submit(ctx, o)
+	t0 := time.Now()
+	if err := s.enqueue(ctx, o); err != nil {
+		return nil, err
+	}
+	return func() error { return s.wait(o, t0) }, nil
 }
 
 // loadMessage returns the message as this op sees it: the record an

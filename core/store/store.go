@@ -36,7 +36,9 @@ type Store struct {
 	db      *badger.DB
 	metrics *metrics
 
-	writeCh chan *op // unbuffered: a blocked sender is a queued request
+	writeCh chan *op // bulk ops; unbuffered: a blocked sender is a queued request
+	// eventCh takes events and report acks, served before bulk work.
+	eventCh chan *op
 	// expressCh takes the ops that must not queue behind bulk work (an
 	// OTP's accept): the writer serves it first (writer.go).
 	expressCh chan *op
@@ -98,6 +100,7 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		metrics:   m,
 		writeCh:   make(chan *op),
 		expressCh: make(chan *op),
+		eventCh:   make(chan *op),
 		finishCh:  make(chan *inflight, maxInflight+2),
 		finished:  make(chan *inflight, maxInflight+2),
 		stop:      make(chan struct{}),
@@ -307,18 +310,38 @@ func (s *Store) gcLoop() {
 // submit hands o to the writer and waits until it is committed (or failed).
 // Once taken, an operation completes even if ctx ends meanwhile.
 func (s *Store) submit(ctx context.Context, o *op) error {
+	t0 := time.Now()
+	if err := s.enqueue(ctx, o); err != nil {
+		return err
+	}
+	return s.wait(o, t0)
+}
+
+// enqueue hands o to the writer: it returns once the writer has taken it
+// (ops of one class are taken in the order they were enqueued).
+func (s *Store) enqueue(ctx context.Context, o *op) error {
 	o.done = make(chan struct{})
 	ch := s.writeCh
-	if o.express {
+	switch o.class {
+	case classExpress:
 		ch = s.expressCh
+	case classEvent:
+		ch = s.eventCh
 	}
 	select {
 	case ch <- o:
+		return nil
 	case <-s.stop:
 		return errClosed()
 	case <-ctx.Done():
 		return core.Errorf(core.EUNAVAILABLE, "store write: %w", ctx.Err())
 	}
+}
+
+// wait blocks until the enqueued o is committed (or failed); t0 is when it
+// was requested.
+func (s *Store) wait(o *op, t0 time.Time) error {
 	<-o.done
+	s.metrics.writeSeconds[o.class].Observe(time.Since(t0).Seconds())
 	return o.err
 }

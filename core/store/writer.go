@@ -19,10 +19,7 @@ import (
 type op struct {
 	items int
 	apply func(b *batch) error
-	// express ops (an OTP's accept) are taken before queued bulk work,
-	// batched only with each other, and may start while maxInflight
-	// batches are committing.
-	express bool
+	class opClass
 
 	err  error
 	done chan struct{}
@@ -30,6 +27,23 @@ type op struct {
 	logStart, logEnd int
 	effStart, effEnd int
 }
+
+// opClass is how the writer schedules an op.
+type opClass uint8
+
+const (
+	// classBulk ops (accepts, ported numbers, keys) are taken in arrival
+	// order, at most maxBulkItems of them per batch (at least one op).
+	classBulk opClass = iota
+	// classEvent ops (a message's events, report acks and retries) are
+	// small and hold the gateway's unsettled slots until they are on disk:
+	// they are taken before queued bulk work, up to MaxBatch items.
+	classEvent
+	// classExpress ops (an OTP's accept) are taken before anything else,
+	// batched only with each other, and may start while maxInflight
+	// batches are committing.
+	classExpress
+)
 
 type ovEntry struct {
 	val []byte
@@ -159,12 +173,17 @@ const maxInflight = 3
 // it is applied while bulk work waits.
 const maxExpressItems = 16
 
+// maxBulkItems bounds the bulk items (accepts) of one batch: a batch's
+// apply and commit time grows with its items, and the events queued behind
+// it (which free the gateway's unsettled slots) wait for all of it.
+const maxBulkItems = 1024
+
 // writeLoop is the single writer: it takes a request, drains whatever else
-// is queued (up to MaxBatch items), applies them into one batch and starts
-// its commit; completions are handled in order (effects, then answers).
-// Express ops are taken first, into batches of their own: an OTP's accept
-// waits for at most the batch being applied, not for the bulk queued
-// behind it.
+// is queued (events first, then bulk work up to maxBulkItems, MaxBatch
+// items in all), applies them into one batch and starts its commit;
+// completions are handled in order (effects, then answers). Express ops are
+// taken first, into batches of their own: an OTP's accept waits for at most
+// the batch being applied, not for the bulk queued behind it.
 func (s *Store) writeLoop() {
 	defer s.wg.Done()
 	var pending []*inflight
@@ -192,15 +211,59 @@ func (s *Store) writeLoop() {
 		}
 		return ops, items
 	}
+	// carry is a bulk op taken that did not fit its batch: the next batch
+	// starts with it (bulk ops keep their order).
+	var carry *op
+	// gather builds a normal batch from first (if any), the queued events
+	// and then bulk work.
+	gather := func(first *op) ([]*op, int) {
+		var ops []*op
+		items, bulk := 0, 0
+		add := func(o *op) {
+			ops = append(ops, o)
+			items += o.items
+			if o.class == classBulk {
+				bulk += o.items
+			}
+		}
+		if carry != nil {
+			add(carry)
+			carry = nil
+		}
+		if first != nil {
+			add(first)
+		}
+		ops, items = drain(s.eventCh, ops, items, s.cfg.MaxBatch)
+		for items < s.cfg.MaxBatch && bulk < maxBulkItems {
+			select {
+			case o := <-s.writeCh:
+				if bulk > 0 && bulk+o.items > maxBulkItems {
+					carry = o
+					return ops, items
+				}
+				add(o)
+				continue
+			default:
+			}
+			break
+		}
+		return ops, items
+	}
 	for {
-		if stopping && len(pending) == 0 {
+		if stopping && len(pending) == 0 && carry == nil {
 			return
 		}
-		in, express := s.writeCh, s.expressCh
-		if stopping || len(pending) >= maxInflight {
-			in = nil
+		in, events, express := s.writeCh, s.eventCh, s.expressCh
+		if carry != nil {
+			in = nil // it goes first, in order
 		}
-		if stopping || len(pending) > maxInflight {
+		if len(pending) >= maxInflight {
+			in, events = nil, nil
+		}
+		if stopping {
+			in, events, express = nil, nil, nil
+		}
+		if len(pending) > maxInflight {
 			express = nil
 		}
 		// Express first, when it can start.
@@ -212,11 +275,26 @@ func (s *Store) writeLoop() {
 			default:
 			}
 		}
+		// Then a carried bulk op, when a batch can start; then events.
+		if carry != nil && len(pending) < maxInflight {
+			start(gather(nil))
+			continue
+		}
+		if events != nil {
+			select {
+			case first := <-events:
+				start(gather(first))
+				continue
+			default:
+			}
+		}
 		select {
 		case first := <-express:
 			start(drain(express, []*op{first}, first.items, maxExpressItems))
+		case first := <-events:
+			start(gather(first))
 		case first := <-in:
-			start(drain(s.writeCh, []*op{first}, first.items, s.cfg.MaxBatch))
+			start(gather(first))
 		case f := <-s.finished:
 			// f is pending[0]: the finisher takes batches in order.
 			if f.failed {

@@ -69,3 +69,114 @@ func TestNextRangeLeavesOtherLanes(t *testing.T) {
 		t.Fatalf("otp range: %v %v", ids(otp), err)
 	}
 }
+
+// blockWriter submits an op whose apply blocks until the returned release
+// is called, and returns once the writer is applying it.
+func blockWriter(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	applying, rel := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.submit(context.Background(), &op{items: 1, apply: func(b *batch) error {
+			close(applying)
+			<-rel
+			return nil
+		}})
+	}()
+	<-applying
+	return func() {
+		close(rel)
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// queuedOp submits o in the background and waits until the writer's
+// channel for its class has a blocked sender (it is queued).
+func queuedOp(t *testing.T, s *Store, o *op) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- s.submit(context.Background(), o) }()
+	time.Sleep(100 * time.Millisecond) // the sender blocks on the unbuffered channel
+	return done
+}
+
+// TestEventsBeforeQueuedBulk: an event queued after a bulk op is applied
+// first (it holds the gateway's unsettled slots; the bulk op is an upload
+// that can wait).
+func TestEventsBeforeQueuedBulk(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	release := blockWriter(t, s)
+	var order []string // appended on the writer goroutine only
+	bulk := queuedOp(t, s, &op{items: 1, apply: func(b *batch) error { order = append(order, "bulk"); return nil }})
+	event := queuedOp(t, s, &op{items: 1, class: classEvent, apply: func(b *batch) error { order = append(order, "event"); return nil }})
+	release()
+	for _, ch := range []<-chan error{bulk, event} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(order, []string{"event", "bulk"}) {
+		t.Fatalf("applied %v, want the event first", order)
+	}
+}
+
+// TestBulkBatchBounded: two queued bulk ops of over half maxBulkItems go into
+// separate batches, in order (a batch's size is its events' wait).
+func TestBulkBatchBounded(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	release := blockWriter(t, s)
+	var order []string
+	var batches []*batch
+	mk := func(name string) *op {
+		return &op{items: maxBulkItems/2 + 1, apply: func(b *batch) error {
+			order = append(order, name)
+			batches = append(batches, b)
+			return nil
+		}}
+	}
+	first := queuedOp(t, s, mk("first"))
+	second := queuedOp(t, s, mk("second"))
+	release()
+	for _, ch := range []<-chan error{first, second} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(order, []string{"first", "second"}) || batches[0] == batches[1] {
+		t.Fatalf("applied %v in %d distinct batches, want first then second, in two batches", order, len(slices.Compact(slices.Clone(batches))))
+	}
+}
+
+// TestRecordStartKeepsOrder: Records started one after another are applied
+// in that order even when waited for later (the gateway pipelines them).
+func TestRecordStartKeepsOrder(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	mustAccept(t, s, []core.AcceptRequest{{Message: newMessage("m1", "vina", core.KindNotice, 1)}})
+	ctx := context.Background()
+	at := time.Now()
+	sub := core.Event{Kind: core.EventSubmitted, MessageID: "m1", Part: 1, Operator: "vina", SMSCID: "abc", At: at}
+	dlr := core.Event{Kind: core.EventDLR, Operator: "vina", SMSCID: "abc", Status: core.StatusDelivered, At: at.Add(time.Millisecond)}
+	w1, err := s.RecordStart(ctx, []core.Event{sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := s.RecordStart(ctx, []core.Event{dlr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w1(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Message(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != core.StatusDelivered {
+		t.Fatalf("status %s, want delivered (the receipt applied after its submit)", m.Status)
+	}
+}
