@@ -23,7 +23,12 @@
 //
 // Goroutines: Gateway.Run owns one goroutine per bind; each bind owns its
 // connection loop, its sender, its completer (which batches outcomes into
-// Queue.Record / Queue.Retry) and its USSD handler calls; each session owns a
+// Queue.Record / Queue.Retry), its settler (with a queue that can start a
+// Record and wait for it later, as core/store's can, the completer starts
+// each round's Record in order and the settler waits for them in the same
+// order before answering receipts, re-queueing retries and freeing the
+// unsettled slots: at most maxSettling rounds in flight) and its USSD
+// handler calls; each session owns a
 // reader, a writer, a timer (response timeouts, enquire_link) and an inbound
 // worker (DLRs: deliver_sm_resp only after Record returned). Run returns only
 // after all of them stopped.

@@ -10,9 +10,13 @@
 //     drains what is queued, applies it in one or a few transactions and
 //     commits them (one fsync for the whole group); a finisher goroutine
 //     answers the committed batches in order while the writer applies the
-//     next. An OTP's accept is an express op: taken before queued bulk
-//     work, in a batch of its own. All read-modify-writes of a message are
-//     serialised on the writer;
+//     next. Ops have a class: an OTP's accept is express (taken before
+//     anything else, in a batch of its own); events and report acks are
+//     taken before queued bulk work (they hold the gateway's unsettled
+//     slots); bulk ops (accepts, keys, ported numbers) keep their order, at
+//     most maxBulkItems per batch. RecordStart lets a caller start Records
+//     in order and wait for them later. All read-modify-writes of a message
+//     are serialised on the writer;
 //   - the queue scheduler: per (operator, priority) lane an in-memory FIFO of
 //     bounded length plus a disk cursor, a delay heap for retries and
 //     per-lane backlog counters; a refiller goroutine (refill.go) reads

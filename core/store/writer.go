@@ -176,7 +176,7 @@ const maxExpressItems = 16
 // maxBulkItems bounds the bulk items (accepts) of one batch: a batch's
 // apply and commit time grows with its items, and the events queued behind
 // it (which free the gateway's unsettled slots) wait for all of it.
-const maxBulkItems = 1024
+const maxBulkItems = 256
 
 // writeLoop is the single writer: it takes a request, drains whatever else
 // is queued (events first, then bulk work up to maxBulkItems, MaxBatch
