@@ -29,6 +29,22 @@ type options struct {
 	backlog                         int
 }
 
+// measure starts the phase's cost figures (gateway and own CPU, bytes
+// written, group commits); the returned func fills them in at the end.
+func (r *phaseResult) measure(hc *fasthttp.HostClient, pid int) func() {
+	commits := scrapeCommits(hc)
+	cpu0, _ := cpuTime(pid)
+	self0, _ := cpuTime(os.Getpid())
+	w0 := writeBytes(pid)
+	return func() {
+		r.written = writeBytes(pid) - w0
+		cpu1, _ := cpuTime(pid)
+		self1, _ := cpuTime(os.Getpid())
+		r.cpu, r.selfCPU = cpu1-cpu0, self1-self0
+		r.commitStats(commits, scrapeCommits(hc))
+	}
+}
+
 const acceptToSubmit = "vneidgw_gateway_accept_to_submit_seconds"
 
 // phaseResult is what one phase measured.
@@ -186,18 +202,8 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	}
 	before, _ := scrapeHistogram(hc, acceptToSubmit, "approval")
 	otpBefore, _ := scrapeHistogram(hc, acceptToSubmit, "otp")
-	commitsBefore := scrapeCommits(hc)
-	defer func() { res.commitStats(commitsBefore, scrapeCommits(hc)) }()
+	defer res.measure(hc, pid)()
 	st0 := sim.Stats()
-	cpu0, _ := cpuTime(pid)
-	self0, _ := cpuTime(os.Getpid())
-	w0 := writeBytes(pid)
-	defer func() {
-		res.written = writeBytes(pid) - w0
-		cpu1, _ := cpuTime(pid)
-		self1, _ := cpuTime(os.Getpid())
-		res.cpu, res.selfCPU = cpu1-cpu0, self1-self0
-	}()
 	bar := progressbar.NewOptions(o.approvals, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("bulk accepted"), progressbar.OptionThrottle(200*time.Millisecond))
 	t0 := time.Now()
 
@@ -283,18 +289,8 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 func singlePhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server, pid int, token, run string, o options) (res phaseResult, err error) {
 	res = phaseResult{name: fmt.Sprintf("single: %d notices, 1 request each, %d concurrent", o.notices, o.concurrency), messages: o.notices, parts: o.notices}
 	before, _ := scrapeHistogram(hc, acceptToSubmit, "notice")
-	commitsBefore := scrapeCommits(hc)
-	defer func() { res.commitStats(commitsBefore, scrapeCommits(hc)) }()
+	defer res.measure(hc, pid)()
 	st0 := sim.Stats()
-	cpu0, _ := cpuTime(pid)
-	self0, _ := cpuTime(os.Getpid())
-	w0 := writeBytes(pid)
-	defer func() {
-		res.written = writeBytes(pid) - w0
-		cpu1, _ := cpuTime(pid)
-		self1, _ := cpuTime(os.Getpid())
-		res.cpu, res.selfCPU = cpu1-cpu0, self1-self0
-	}()
 	profDone := make(chan struct{})
 	if o.profile != "" {
 		go func() {

@@ -234,18 +234,18 @@ func (s *Store) writeLoop() {
 			add(first)
 		}
 		ops, items = drain(s.eventCh, ops, items, s.cfg.MaxBatch)
+	bulkOps:
 		for items < s.cfg.MaxBatch && bulk < maxBulkItems {
 			select {
 			case o := <-s.writeCh:
 				if bulk > 0 && bulk+o.items > maxBulkItems {
 					carry = o
-					return ops, items
+					break bulkOps
 				}
 				add(o)
-				continue
 			default:
+				break bulkOps
 			}
-			break
 		}
 		return ops, items
 	}
