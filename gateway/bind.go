@@ -228,6 +228,14 @@ func (b *bind) setState(st string) {
 func (b *bind) setSession(s *session) {
 	b.mu.Lock()
 	was := b.cur != nil
+	// The count changes before a waiting sender can see the session, so
+	// nothing sent on it is ever seen with the bind counted down.
+	switch {
+	case s != nil && !was:
+		b.op.up.Add(1)
+	case s == nil && was:
+		b.op.up.Add(-1)
+	}
 	b.cur = s
 	close(b.curCh)
 	b.curCh = make(chan struct{})
@@ -241,10 +249,8 @@ func (b *bind) setSession(s *session) {
 	b.mu.Unlock()
 	switch {
 	case s != nil && !was:
-		b.op.up.Add(1)
 		b.m.bindUp.WithLabelValues(b.op.name, b.cfg.Name).Set(1)
 	case s == nil && was:
-		b.op.up.Add(-1)
 		b.m.bindUp.WithLabelValues(b.op.name, b.cfg.Name).Set(0)
 	}
 	b.m.bindsUp.WithLabelValues(b.op.name).Set(float64(b.op.up.Load()))
