@@ -135,15 +135,18 @@ func (b *bind) completer(stop <-chan struct{}) {
 	settleCh := make(chan *settlement, maxSettling)
 	spare := make(chan *settlement, maxSettling+1)
 	settled := make(chan struct{})
+	recycle := func(st *settlement) {
+		st.reset()
+		select {
+		case spare <- st:
+		default:
+		}
+	}
 	go func() {
 		defer close(settled)
 		for st := range settleCh {
 			b.settle(st)
-			st.reset()
-			select {
-			case spare <- st:
-			default:
-			}
+			recycle(st)
 		}
 	}()
 	defer func() {
@@ -158,17 +161,22 @@ func (b *bind) completer(stop <-chan struct{}) {
 			return &settlement{}
 		}
 	}
+	round := func(items []outcome) {
+		if st := next(); !b.complete(items, st, settleCh) {
+			recycle(st)
+		}
+	}
 	for {
 		select {
 		case <-b.outbox.notify:
 		case <-stop:
 			if items := b.outbox.take(); len(items) > 0 {
-				b.complete(items, next(), settleCh)
+				round(items)
 			}
 			return
 		}
 		items := b.outbox.take()
-		b.complete(items, next(), settleCh)
+		round(items)
 		b.outbox.giveBack(items)
 	}
 }
@@ -190,10 +198,9 @@ type settlement struct {
 	acks    []dlrAck
 	tokens  int
 	express int
-	// wait, when set, waits for the Record already started; startErr is
-	// why starting it failed (the settler then records synchronously).
-	wait     func() error
-	startErr error
+	// wait, when set, waits for the Record already started; without it
+	// the settler records the events itself.
+	wait func() error
 }
 
 func (st *settlement) reset() {
@@ -204,9 +211,9 @@ func (st *settlement) reset() {
 }
 
 // complete classifies one round of outcomes into st and hands it to
-// settleCh (after starting its Record when the queue allows), or settles
-// it itself.
-func (b *bind) complete(items []outcome, st *settlement, settleCh chan<- *settlement) {
+// settleCh (after starting its Record when the queue allows; it reports
+// true), or settles it itself (false: st is the caller's again).
+func (b *bind) complete(items []outcome, st *settlement, settleCh chan<- *settlement) bool {
 	now := time.Now()
 	events, retries, acks := st.events[:0], st.retries[:0], st.acks[:0]
 	tokens, expressTokens := 0, 0
@@ -301,14 +308,18 @@ func (b *bind) complete(items []outcome, st *settlement, settleCh chan<- *settle
 	if rs, ok := b.g.q.(recordStarter); ok {
 		if len(events) > 0 {
 			ctx, cancel := b.recordCtx()
-			st.wait, st.startErr = rs.RecordStart(ctx, events)
+			wait, err := rs.RecordStart(ctx, events)
 			cancel()
+			if err != nil {
+				b.log.Warn().Err(err).Msg("record not started; recording synchronously")
+			}
+			st.wait = wait
 		}
 		settleCh <- st
-		return
+		return true
 	}
 	b.settle(st)
-	st.reset()
+	return false
 }
 
 // settle waits for st's Record (or records its events, retrying, when it
