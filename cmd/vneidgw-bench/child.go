@@ -153,16 +153,23 @@ func rssPeaks(ctx context.Context, pid int) <-chan rssSample {
 
 // cpuTime returns the user+system CPU time pid has used.
 func cpuTime(pid int) (time.Duration, error) {
+	u, s, err := cpuTimes(pid)
+	return u + s, err
+}
+
+// cpuTimes returns the user and the system CPU time pid has used.
+func cpuTimes(pid int) (user, sys time.Duration, err error) {
 	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// Fields after the command name (which may hold spaces) start after ")".
 	rest := string(data[strings.LastIndexByte(string(data), ')')+2:])
 	f := strings.Fields(rest)
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ is 100 on Linux
+	const tick = time.Second / 100 // USER_HZ is 100 on Linux
+	return time.Duration(utime) * tick, time.Duration(stime) * tick, nil
 }
 
 // writeBytes is what the process has caused to be written to storage

@@ -33,14 +33,15 @@ type options struct {
 // written, group commits); the returned func fills them in at the end.
 func (r *phaseResult) measure(hc *fasthttp.HostClient, pid int) func() {
 	commits := scrapeCommits(hc)
-	cpu0, _ := cpuTime(pid)
+	user0, sys0, _ := cpuTimes(pid)
 	self0, _ := cpuTime(os.Getpid())
 	w0 := writeBytes(pid)
 	return func() {
 		r.written = writeBytes(pid) - w0
-		cpu1, _ := cpuTime(pid)
+		user1, sys1, _ := cpuTimes(pid)
 		self1, _ := cpuTime(os.Getpid())
-		r.cpu, r.selfCPU = cpu1-cpu0, self1-self0
+		r.sysCPU = sys1 - sys0
+		r.cpu, r.selfCPU = user1-user0+r.sysCPU, self1-self0
 		r.commitStats(commits, scrapeCommits(hc))
 	}
 }
@@ -62,6 +63,7 @@ type phaseResult struct {
 	probeKind            string
 	probeAnswerP99       float64
 	cpu                  time.Duration // gateway process CPU time during the phase
+	sysCPU               time.Duration // of which in the kernel (system time)
 	selfCPU              time.Duration // this process's CPU time (simulator + load tool) during the phase
 	otpQueueP99          float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
 	commits              uint64        // the store's group commits during the phase

@@ -3,8 +3,11 @@
 // core.PortedStore, all on one *Store.
 //
 // It owns:
-//   - the Badger database (options tuned for a small memory footprint) and
-//     its value-log GC goroutine;
+//   - the Badger database (options tuned for a small memory footprint and
+//     few bytes written: records of 256 bytes or more, messages and
+//     accounts, live in the value log, written once; the LSM tree holds the
+//     small records and pointers) and its value-log GC goroutine, which
+//     reclaims the versions a message's status changes supersede;
 //   - the group-commit writer (writer.go): one goroutine takes every write
 //     request (Accept, Record, report ack/retry, API keys, ported numbers),
 //     drains what is queued, applies it in one or a few transactions and
