@@ -12,14 +12,12 @@ import (
 	"vneidgw/core"
 )
 
+// actOpenDB opens the database the activation stores share in
+// production: the message Store's, with its Badger options (conflict
+// detection included, which their read-modify-writes rely on).
 func actOpenDB(t testing.TB) *badger.DB {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(t.TempDir()).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return openStore(t, testConfig(t)).DB()
 }
 
 func TestActivationPrefixesDisjoint(t *testing.T) {

@@ -174,7 +174,13 @@ func (c *Config) badgerOptions(log zerolog.Logger) badger.Options {
 		// Records are small and short-lived; compression cost more CPU in
 		// flushes, compactions and reads than it saved (measured with make bench).
 		WithCompression(options.None).
-		WithDetectConflicts(false).
+		// The activation stores (accounts, OTPs, daily caps, throttles)
+		// share this database and count attempts with optimistic
+		// read-modify-write transactions retried on ErrConflict: without
+		// conflict detection, concurrent guesses all passed a cap of 7
+		// (TestOTPStoreConcurrentCounters). The message writer's
+		// transactions only write, so the check costs it little.
+		WithDetectConflicts(true).
 		WithMetricsEnabled(false).
 		WithLogger(badgerLogger{log: log.With().Str("component", "badger").Logger()})
 	if c.InMemory {
