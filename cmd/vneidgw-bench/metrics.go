@@ -113,14 +113,15 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 }
 
 // commitHists are the store's group-commit histograms at one moment.
-type commitHists struct{ dur, items, event, bulk histogram }
+type commitHists struct{ dur, items, event, bulk, express histogram }
 
 func scrapeCommits(hc *fasthttp.HostClient) commitHists {
 	d, _ := scrapeHistogram(hc, "vneidgw_store_commit_duration_seconds", "")
 	n, _ := scrapeHistogram(hc, "vneidgw_store_commit_batch_items", "")
 	ev, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "event")
 	bk, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "bulk")
-	return commitHists{d, n, ev, bk}
+	ex, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "express")
+	return commitHists{d, n, ev, bk, ex}
 }
 
 // commitStats fills the phase's group-commit figures from two scrapes.
@@ -136,5 +137,10 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 		ev, bk := after.event.sub(before.event), after.bulk.sub(before.bulk)
 		r.eventP50, r.eventP99 = ev.quantile(0.5), ev.quantile(0.99)
 		r.bulkP50, r.bulkP99 = bk.quantile(0.5), bk.quantile(0.99)
+	}
+	if after.express.counts != nil && before.express.counts != nil {
+		if ex := after.express.sub(before.express); ex.total > 0 {
+			r.expressP50, r.expressP99 = ex.quantile(0.5), ex.quantile(0.99)
+		}
 	}
 }

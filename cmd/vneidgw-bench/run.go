@@ -71,6 +71,8 @@ type phaseResult struct {
 	batchP50             float64 // items per group commit
 	eventP50, eventP99   float64 // store write request → answer, message events
 	bulkP50, bulkP99     float64 // the same, accepts
+	expressP50           float64 // the same, OTP accepts (express class)
+	expressP99           float64
 }
 
 func run(ctx context.Context, o options) error {
