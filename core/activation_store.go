@@ -91,6 +91,17 @@ type OTPStore interface {
 	ChargeDaily(ctx context.Context, day string, charges []DailyCharge) error
 }
 
+// OTPSMSIssuer is an OTPStore that can queue the code's SMS in the same
+// durable write as the record and its daily charges: one commit on the
+// OTP's path instead of two, and no code stored whose SMS was not queued.
+type OTPSMSIssuer interface {
+	OTPStore
+	// IssueOTPWithSMS is IssueOTP; when fn returns a record and sms is not
+	// nil, sms is accepted in the same write (the result is its
+	// AcceptResult). Nothing is written if any part fails.
+	IssueOTPWithSMS(ctx context.Context, key, day string, charges []DailyCharge, fn func(cur *OTPRecord) (*OTPRecord, error), sms *AcceptRequest) (AcceptResult, error)
+}
+
 // Throttle is the log-in failure state of one account or client address.
 type Throttle struct {
 	Failures    int       `json:"f"`

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"vneidgw/core"
@@ -29,12 +30,46 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// fakeSMS records the texts it is asked to send.
+// fakeSMS records the texts it is asked to send. As a core.OTPMessageBuilder
+// it builds OTP messages that the store queues itself (OTPSMSIssuer): a
+// built message counts as sent once it is in the store (st).
 type fakeSMS struct {
-	mu    sync.Mutex
-	sent  []sentSMS
-	fail  bool
-	calls int
+	mu      sync.Mutex
+	sent    []sentSMS
+	fail    bool
+	calls   int
+	st      *store.Store
+	pending []pendingSMS
+}
+
+type pendingSMS struct {
+	id string
+	s  sentSMS
+}
+
+func (f *fakeSMS) NewOTPMessage(phone, text string, validity time.Duration) (*core.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.fail {
+		return nil, core.Errorf(core.EUNAVAILABLE, "queue down")
+	}
+	m := &core.Message{ID: core.NewID(time.Now()), Kind: core.KindOTP, Priority: core.PriorityOTP,
+		To: phone, Text: text, Operator: "viettel", Validity: validity}
+	f.pending = append(f.pending, pendingSMS{m.ID, sentSMS{phone, text, validity, true}})
+	return m, nil
+}
+
+// syncLocked moves the built messages the store has accepted to sent and
+// forgets the others: the issue that built them has returned (tests read
+// what was sent after their issues), so they will never be stored.
+func (f *fakeSMS) syncLocked() {
+	for _, p := range f.pending {
+		if _, err := f.st.Message(context.Background(), p.id); err == nil {
+			f.sent = append(f.sent, p.s)
+		}
+	}
+	f.pending = f.pending[:0]
 }
 
 type sentSMS struct {
@@ -65,6 +100,7 @@ func (f *fakeSMS) add(s sentSMS) (core.AcceptResult, error) {
 func (f *fakeSMS) all() []sentSMS {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.syncLocked()
 	return append([]sentSMS(nil), f.sent...)
 }
 
@@ -100,6 +136,7 @@ func (f *fakeSMS) lastPassword(t testing.TB, phone string) string {
 }
 
 type actEnv struct {
+	st       *store.Store
 	db       *badger.DB
 	clock    *fakeClock
 	sms      *fakeSMS
@@ -108,28 +145,33 @@ type actEnv struct {
 	accounts *store.AccountStore
 	audit    *store.AuditLog
 	outbox   *store.AccountEventOutbox
-	otps     *store.OTPStore
+	otps     *store.OTPQueueStore
 }
 
-func openActDB(t testing.TB) *badger.DB {
+// openActStore opens the message store whose database the activation
+// stores share, as in production.
+func openActStore(t testing.TB) *store.Store {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions(t.TempDir()).WithLogger(nil))
+	cfg := store.DefaultConfig(t.TempDir())
+	cfg.GCInterval, cfg.TrimInterval = -1, -1
+	st, err := store.Open(cfg, zerolog.Nop(), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 type actEnvOpt func(*core.OTPConfig, *core.ActivationConfig)
 
 func newActEnv(t testing.TB, opts ...actEnvOpt) *actEnv {
 	t.Helper()
-	e := &actEnv{db: openActDB(t), clock: &fakeClock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}, sms: &fakeSMS{}}
+	st := openActStore(t)
+	e := &actEnv{st: st, db: st.DB(), clock: &fakeClock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}, sms: &fakeSMS{st: st}}
 	e.accounts = store.NewAccountStore(e.db)
 	e.audit = store.NewAuditLog(e.db)
 	e.outbox = store.NewAccountEventOutbox(e.db)
-	e.otps = store.NewOTPStore(e.db)
+	e.otps = st.OTPStore()
 	ocfg := core.DefaultOTPConfig()
 	ocfg.Key = []byte("0123456789abcdef0123456789abcdef")
 	ocfg.Now = e.clock.Now

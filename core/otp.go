@@ -35,6 +35,13 @@ type SMSSender interface {
 	SubmitSystemNotice(ctx context.Context, phone, text string) (AcceptResult, error)
 }
 
+// OTPMessageBuilder is an SMSSender that can build an OTP's message
+// without queueing it, for a store that queues it itself (OTPSMSIssuer);
+// core.MessageService implements it.
+type OTPMessageBuilder interface {
+	NewOTPMessage(phone, text string, validity time.Duration) (*Message, error)
+}
+
 // OTPConfig configures the OTP service.
 type OTPConfig struct {
 	Key              []byte        // server secret for code hashes and counter keys; at least 32 bytes
@@ -258,13 +265,19 @@ func (s *OTPService) issue(ctx context.Context, r otpRequest) (err error) {
 	}
 	keep := max(s.cfg.Lifetime, s.cfg.Cooldown)
 	key := s.recordKey(r)
-	err = s.store.IssueOTP(ctx, key, dayKey(now), s.charges(r), func(cur *OTPRecord) (*OTPRecord, error) {
+	fn := func(cur *OTPRecord) (*OTPRecord, error) {
 		if cur != nil && now.Before(cur.IssuedAt.Add(s.cfg.Cooldown)) {
 			wait := cur.IssuedAt.Add(s.cfg.Cooldown).Sub(now).Round(time.Second)
 			return nil, Errorf(ERATELIMIT, "a code was sent recently; try again in %v", max(wait, time.Second))
 		}
 		return &OTPRecord{Hash: h, IssuedAt: now, ExpiresAt: now.Add(s.cfg.Lifetime), KeepFor: keep}, nil
-	})
+	}
+	if iss, ok := s.store.(OTPSMSIssuer); ok {
+		if mb, ok := s.sms.(OTPMessageBuilder); ok {
+			return s.issueWithSMS(ctx, r, iss, mb, key, now, code, fn)
+		}
+	}
+	err = s.store.IssueOTP(ctx, key, dayKey(now), s.charges(r), fn)
 	outcome := OutcomeOK
 	switch {
 	case err != nil && ErrorCode(err) == ERATELIMIT:
@@ -280,6 +293,35 @@ func (s *OTPService) issue(ctx context.Context, r otpRequest) (err error) {
 			_ = s.store.UpdateOTP(ctx, key, func(*OTPRecord) (*OTPRecord, bool, error) { return nil, true, nil })
 			outcome, err = OutcomeError, Errorf(EUNAVAILABLE, "the code could not be sent; try again later: %w", serr)
 		}
+	}
+	s.record(ctx, r, AuditOTPIssue, outcome, string(r.purpose))
+	return err
+}
+
+// issueWithSMS is issue's path on a store that queues the SMS in the same
+// write as the record: nothing to undo when the SMS cannot be queued.
+func (s *OTPService) issueWithSMS(ctx context.Context, r otpRequest, iss OTPSMSIssuer, mb OTPMessageBuilder, key string, now time.Time, code string, fn func(*OTPRecord) (*OTPRecord, error)) error {
+	var sms *AcceptRequest
+	if !r.decoy {
+		m, err := mb.NewOTPMessage(r.phone, OTPText(code, s.cfg.Lifetime), s.cfg.Lifetime)
+		if err != nil {
+			s.record(ctx, r, AuditOTPIssue, OutcomeError, string(r.purpose))
+			return Errorf(EUNAVAILABLE, "the code could not be sent; try again later: %w", err)
+		}
+		sms = &AcceptRequest{Message: m}
+	}
+	_, err := iss.IssueOTPWithSMS(ctx, key, dayKey(now), s.charges(r), fn, sms)
+	outcome := OutcomeOK
+	switch {
+	case err != nil && ErrorCode(err) == ERATELIMIT:
+		outcome = OutcomeRateLimited
+	case err != nil:
+		outcome = OutcomeError
+		if ErrorCode(err) != EINVALID {
+			err = Errorf(EUNAVAILABLE, "the code could not be sent; try again later: %w", err)
+		}
+	case r.decoy:
+		outcome = OutcomeNoMatch
 	}
 	s.record(ctx, r, AuditOTPIssue, outcome, string(r.purpose))
 	return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"vneidgw/core"
+	"vneidgw/core/store"
 )
 
 func TestOTPConfigChecks(t *testing.T) {
@@ -183,17 +184,45 @@ func TestOTPDailyCaps(t *testing.T) {
 	})
 }
 
+// TestOTPSMSFailureFreesTheCoolDown: a code whose SMS could not be queued
+// does not hold the cool-down, on both paths: the store that queues the SMS
+// in the record's write (nothing written), and a plain OTP store (the
+// record is dropped again).
 func TestOTPSMSFailureFreesTheCoolDown(t *testing.T) {
 	e := newActEnv(t)
+	cfg := e.otp.Config()
+	cfg.Key = []byte("0123456789abcdef0123456789abcdef") // newActEnv's
+	plain, err := core.NewOTPService(cfg, store.NewOTPStore(e.db), smsOnly{e.sms}, e.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	e.sms.fail = true
-	if err := e.otp.Issue(ctx, phoneA, core.OTPAPI, ""); core.ErrorCode(err) != core.EUNAVAILABLE {
-		t.Fatalf("%v", err)
+	for name, svc := range map[string]*core.OTPService{"one write": e.otp, "plain store": plain} {
+		e.sms.fail = true
+		if err := svc.Issue(ctx, phoneA, core.OTPAPI, ""); core.ErrorCode(err) != core.EUNAVAILABLE {
+			t.Fatalf("%s: %v", name, err)
+		}
+		e.sms.fail = false
+		if err := svc.Issue(ctx, phoneA, core.OTPAPI, ""); err != nil {
+			t.Fatalf("%s: retry after a failed send: %v", name, err)
+		}
+		e.clock.Add(time.Minute)
 	}
-	e.sms.fail = false
-	if err := e.otp.Issue(ctx, phoneA, core.OTPAPI, ""); err != nil {
-		t.Fatalf("retry after a failed send: %v", err)
+	if n := len(e.sms.all()); n != 2 {
+		t.Fatalf("%d texts sent, want 2", n)
 	}
+}
+
+// smsOnly hides fakeSMS's OTPMessageBuilder: the service then queues the
+// SMS itself, after the record.
+type smsOnly struct{ *fakeSMS }
+
+func (s smsOnly) SubmitOTPText(ctx context.Context, phone, text string, validity time.Duration) (core.AcceptResult, error) {
+	return s.fakeSMS.SubmitOTPText(ctx, phone, text, validity)
+}
+
+func (s smsOnly) SubmitSystemNotice(ctx context.Context, phone, text string) (core.AcceptResult, error) {
+	return s.fakeSMS.SubmitSystemNotice(ctx, phone, text)
 }
 
 // TestOTPConcurrentGuesses: many concurrent wrong guesses on one code are
@@ -315,6 +344,7 @@ func BenchmarkOTPIssueVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 		e.sms.mu.Lock()
+		e.sms.syncLocked()
 		last := e.sms.sent[len(e.sms.sent)-1]
 		e.sms.sent = e.sms.sent[:0]
 		e.sms.mu.Unlock()

@@ -37,7 +37,7 @@ func services(cfg Config, st *store.Store, router *core.Router, secret []byte, l
 	oc.Key = derive(secret, "vneidgw otp key")
 	oc.Lifetime, oc.Cooldown, oc.MaxAttempts = cfg.OTP.Lifetime, cfg.OTP.Cooldown, cfg.OTP.MaxAttempts
 	oc.DailyPerPhone, oc.DailyPerIDNumber, oc.DailyPerClient = cfg.OTP.DailyPerPhone, cfg.OTP.DailyPerIDNumber, cfg.OTP.DailyPerClient
-	otp, err := core.NewOTPService(oc, store.NewOTPStore(db), sms, audit)
+	otp, err := core.NewOTPService(oc, st.OTPStore(), sms, audit)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("configuration: otp: %w", err)
 	}

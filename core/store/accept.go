@@ -53,6 +53,38 @@ func (s *Store) Accept(ctx context.Context, reqs []core.AcceptRequest) ([]core.A
 	if len(reqs) == 0 {
 		return nil, nil
 	}
+	msgs, err := s.prepareAccept(reqs)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]core.AcceptResult, len(reqs))
+	o := &op{items: len(reqs), apply: func(b *batch) error {
+		return s.applyAccept(b, reqs, msgs, results)
+	}}
+	// An OTP goes ahead of bulk work (a small op; writer.go).
+	if len(reqs) <= maxExpressItems && slices.ContainsFunc(msgs, func(m *core.Message) bool { return m.Priority == core.PriorityOTP }) {
+		o.class = classExpress
+	}
+	if err := s.submit(ctx, o); err != nil {
+		return nil, err
+	}
+	setQueueSeqs(reqs, msgs, results)
+	return results, nil
+}
+
+// setQueueSeqs gives the callers' new messages the queue sequence the
+// store assigned.
+func setQueueSeqs(reqs []core.AcceptRequest, msgs []*core.Message, results []core.AcceptResult) {
+	for i := range results {
+		if !results[i].Duplicate {
+			reqs[i].Message.QueueSeq = msgs[i].QueueSeq
+		}
+	}
+}
+
+// prepareAccept validates reqs and returns the messages to store: copies
+// with the store's defaults filled in.
+func (s *Store) prepareAccept(reqs []core.AcceptRequest) ([]*core.Message, error) {
 	now := s.now()
 	msgs := make([]*core.Message, len(reqs))
 	for i := range reqs {
@@ -79,23 +111,7 @@ func (s *Store) Accept(ctx context.Context, reqs []core.AcceptRequest) ([]core.A
 		}
 		msgs[i] = m
 	}
-	results := make([]core.AcceptResult, len(reqs))
-	o := &op{items: len(reqs), apply: func(b *batch) error {
-		return s.applyAccept(b, reqs, msgs, results)
-	}}
-	// An OTP goes ahead of bulk work (a small op; writer.go).
-	if len(reqs) <= maxExpressItems && slices.ContainsFunc(msgs, func(m *core.Message) bool { return m.Priority == core.PriorityOTP }) {
-		o.class = classExpress
-	}
-	if err := s.submit(ctx, o); err != nil {
-		return nil, err
-	}
-	for i := range results {
-		if !results[i].Duplicate {
-			reqs[i].Message.QueueSeq = msgs[i].QueueSeq
-		}
-	}
-	return results, nil
+	return msgs, nil
 }
 
 func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Message, results []core.AcceptResult) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -28,8 +29,26 @@ func otpKey(key string) []byte { return []byte(pfxOTP + key) }
 
 func dailyKey(day, key string) []byte { return []byte(pfxDaily + day + "/" + key) }
 
-func readOTP(txn *badger.Txn, k []byte) (*core.OTPRecord, error) {
-	v, err := getValue(txn, k)
+// otpRW is where the OTP functions read and write: a Badger transaction
+// (the OTPStore's own updates) or the message writer's batch (an issue that
+// queues its SMS in the same write, otp_issue.go).
+type otpRW interface {
+	get(k []byte) ([]byte, error) // nil, nil when absent
+	setTTL(k, v []byte, ttl time.Duration) error
+	del(k []byte) error
+}
+
+// txnRW is a Badger transaction as an otpRW.
+type txnRW struct{ txn *badger.Txn }
+
+func (t txnRW) get(k []byte) ([]byte, error) { return getValue(t.txn, k) }
+func (t txnRW) setTTL(k, v []byte, ttl time.Duration) error {
+	return t.txn.SetEntry(badger.NewEntry(k, v).WithTTL(ttl))
+}
+func (t txnRW) del(k []byte) error { return t.txn.Delete(k) }
+
+func readOTP(rw otpRW, k []byte) (*core.OTPRecord, error) {
+	v, err := rw.get(k)
 	if err != nil || v == nil {
 		return nil, err
 	}
@@ -40,22 +59,22 @@ func readOTP(txn *badger.Txn, k []byte) (*core.OTPRecord, error) {
 	return &r, nil
 }
 
-func writeOTP(txn *badger.Txn, k []byte, r *core.OTPRecord) error {
+func writeOTP(rw otpRW, k []byte, r *core.OTPRecord) error {
 	if r == nil {
-		return txn.Delete(k)
+		return rw.del(k)
 	}
 	val, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return txn.SetEntry(badger.NewEntry(k, val).WithTTL(keepTTL(r.KeepFor)))
+	return rw.setTTL(k, val, keepTTL(r.KeepFor))
 }
 
 // charge counts one use of each counter, all or nothing.
-func charge(txn *badger.Txn, day string, charges []core.DailyCharge) error {
+func charge(rw otpRW, day string, charges []core.DailyCharge) error {
 	vals := make([]uint32, len(charges))
 	for i, c := range charges {
-		v, err := getValue(txn, dailyKey(day, c.Key))
+		v, err := rw.get(dailyKey(day, c.Key))
 		if err != nil {
 			return err
 		}
@@ -69,7 +88,7 @@ func charge(txn *badger.Txn, day string, charges []core.DailyCharge) error {
 	for i, c := range charges {
 		var b [4]byte
 		binary.BigEndian.PutUint32(b[:], vals[i]+1)
-		if err := txn.SetEntry(badger.NewEntry(dailyKey(day, c.Key), b[:]).WithTTL(dailyTTL)); err != nil {
+		if err := rw.setTTL(dailyKey(day, c.Key), b[:], dailyTTL); err != nil {
 			return err
 		}
 	}
@@ -80,22 +99,26 @@ func charge(txn *badger.Txn, day string, charges []core.DailyCharge) error {
 func (s *OTPStore) IssueOTP(ctx context.Context, key, day string, charges []core.DailyCharge, fn func(cur *core.OTPRecord) (*core.OTPRecord, error)) error {
 	k := otpKey(key)
 	return update(ctx, s.db, func(txn *badger.Txn) error {
-		cur, err := readOTP(txn, k)
-		if err != nil {
-			return err
-		}
-		next, err := fn(cur)
-		if err != nil {
-			return err
-		}
-		if next == nil {
-			return nil
-		}
-		if err := charge(txn, day, charges); err != nil {
-			return err
-		}
-		return writeOTP(txn, k, next)
+		_, err := issueOTP(txnRW{txn}, k, day, charges, fn)
+		return err
 	})
+}
+
+// issueOTP is IssueOTP's read-modify-write on rw; it reports whether fn
+// asked for a record (then written, with its charges).
+func issueOTP(rw otpRW, k []byte, day string, charges []core.DailyCharge, fn func(cur *core.OTPRecord) (*core.OTPRecord, error)) (bool, error) {
+	cur, err := readOTP(rw, k)
+	if err != nil {
+		return false, err
+	}
+	next, err := fn(cur)
+	if err != nil || next == nil {
+		return false, err
+	}
+	if err := charge(rw, day, charges); err != nil {
+		return false, err
+	}
+	return true, writeOTP(rw, k, next)
 }
 
 // UpdateOTP implements core.OTPStore.
@@ -104,7 +127,7 @@ func (s *OTPStore) UpdateOTP(ctx context.Context, key string, fn func(cur *core.
 	var fnErr error
 	err := update(ctx, s.db, func(txn *badger.Txn) error {
 		fnErr = nil
-		cur, err := readOTP(txn, k)
+		cur, err := readOTP(txnRW{txn}, k)
 		if err != nil {
 			return err
 		}
@@ -116,7 +139,7 @@ func (s *OTPStore) UpdateOTP(ctx context.Context, key string, fn func(cur *core.
 			return nil
 		}
 		fnErr = err
-		return writeOTP(txn, k, next)
+		return writeOTP(txnRW{txn}, k, next)
 	})
 	if err != nil {
 		return err
@@ -126,5 +149,5 @@ func (s *OTPStore) UpdateOTP(ctx context.Context, key string, fn func(cur *core.
 
 // ChargeDaily implements core.OTPStore.
 func (s *OTPStore) ChargeDaily(ctx context.Context, day string, charges []core.DailyCharge) error {
-	return update(ctx, s.db, func(txn *badger.Txn) error { return charge(txn, day, charges) })
+	return update(ctx, s.db, func(txn *badger.Txn) error { return charge(txnRW{txn}, day, charges) })
 }
