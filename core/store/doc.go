@@ -19,7 +19,11 @@
 //     slots); bulk ops (accepts, keys, ported numbers) keep their order, at
 //     most maxBulkItems per batch. RecordStart lets a caller start Records
 //     in order and wait for them later. All read-modify-writes of a message
-//     are serialised on the writer;
+//     are serialised on the writer. The writer opens no Badger transaction
+//     on its path (a new one waits for every commit in flight): it reads
+//     through a snapshot taken in the background plus the overlays of the
+//     batches committed since, and writes with transactions from a stock
+//     (snapshot.go);
 //   - the queue scheduler: per (operator, priority) lane an in-memory FIFO of
 //     bounded length plus a disk cursor, a delay heap for retries and
 //     per-lane backlog counters; a refiller goroutine (refill.go) reads

@@ -47,14 +47,15 @@ func (r batchRW) del(k []byte) error {
 
 // IssueOTPWithSMS implements core.OTPSMSIssuer.
 //
-// The record and the counters are read from the writer's view (its batches
-// not yet committed, then the disk). Every issue goes through the writer,
-// so issues and daily charges are serialised exactly; an UpdateOTP (a
-// guess) that commits between this read and this write is overwritten by
-// the new record, as if the guess had come first (it cannot change what
-// the issue decides on: the cool-down starts at IssuedAt), and a guess
-// that read the record before this write fails with a conflict and is
-// retried on the new one.
+// The record and the counters are read from the writer's view: its
+// batches not yet committed over a snapshot that, under load, may miss the
+// latest commits made outside the writer (snapshot.go). Every issue goes
+// through the writer, so issues and daily charges are serialised exactly.
+// A guess (UpdateOTP) that commits after that snapshot and before this
+// write is overwritten by the new record, as if the guess had come first:
+// it cannot change what the issue decides on (the cool-down runs from
+// IssuedAt, which only issues write). A guess that read the record before
+// this write fails with a conflict and is retried on the new one.
 func (q *OTPQueueStore) IssueOTPWithSMS(ctx context.Context, key, day string, charges []core.DailyCharge, fn func(cur *core.OTPRecord) (*core.OTPRecord, error), sms *core.AcceptRequest) (core.AcceptResult, error) {
 	s := q.s
 	var reqs []core.AcceptRequest

@@ -46,9 +46,13 @@ type Store struct {
 	// hands them back once answered (writer.go).
 	finishCh chan *inflight
 	finished chan *inflight
-	stop     chan struct{} // closed by Close
-	wg       sync.WaitGroup
-	once     sync.Once
+	// writeTxns is the stock of write transactions the writer commits with
+	// (snapshot.go); fillerDone closes when its filler has stopped.
+	writeTxns  chan *badger.Txn
+	fillerDone chan struct{}
+	stop       chan struct{} // closed by Close
+	wg         sync.WaitGroup
+	once       sync.Once
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	queueSeq  uint64
@@ -94,16 +98,18 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		return nil, core.Errorf(core.EUNAVAILABLE, "open database: %w", err)
 	}
 	s := &Store{
-		cfg:       cfg,
-		log:       log,
-		db:        db,
-		metrics:   m,
-		writeCh:   make(chan *op),
-		expressCh: make(chan *op),
-		eventCh:   make(chan *op),
-		finishCh:  make(chan *inflight, maxInflight+2),
-		finished:  make(chan *inflight, maxInflight+2),
-		stop:      make(chan struct{}),
+		cfg:        cfg,
+		log:        log,
+		db:         db,
+		metrics:    m,
+		writeCh:    make(chan *op),
+		expressCh:  make(chan *op),
+		eventCh:    make(chan *op),
+		finishCh:   make(chan *inflight, maxInflight+2),
+		finished:   make(chan *inflight, maxInflight+2),
+		stop:       make(chan struct{}),
+		writeTxns:  make(chan *badger.Txn, writeTxnStock),
+		fillerDone: make(chan struct{}),
 	}
 	s.sched.init(s)
 	s.pending.init(cfg.Now)
@@ -114,7 +120,8 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		_ = db.Close()
 		return nil, err
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go s.fillWriteTxns()
 	go s.writeLoop()
 	go s.finishLoop()
 	go s.refillLoop()

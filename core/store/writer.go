@@ -162,6 +162,10 @@ type inflight struct {
 	// failed batches are answered by the writer itself (finishLoop), after
 	// it has emptied the caches they may have polluted.
 	failed bool
+	// seq orders the batches for the readView; finished: the batch has
+	// left pending (its buffers go once the readView lets go of it too).
+	seq      uint64
+	finished bool
 }
 
 // maxInflight bounds the batches being committed at once: while one batch
@@ -189,13 +193,16 @@ func (s *Store) writeLoop() {
 	var pending []*inflight
 	stopping := false
 	defer close(s.finishCh)
+	view := newReadView(s)
+	defer view.close()
 	start := func(ops []*op, items int) {
-		prev := make([]*batch, len(pending))
-		for i, f := range pending {
-			prev[i] = f.b
+		if len(view.chain) >= maxChain {
+			view.arrived(<-view.fresh)
 		}
-		f := s.startBatch(ops, items, prev)
+		view.refreshIfIdle()
+		f := s.startBatch(ops, items, view.overlays(), view.txn)
 		pending = append(pending, f)
+		view.started(f)
 		s.finishCh <- f // buffered past maxInflight+1: never blocks
 	}
 	// drain adds what else is queued on ch to ops, up to limit items.
@@ -300,9 +307,11 @@ func (s *Store) writeLoop() {
 			if f.failed {
 				s.failBatch(f)
 			}
-			s.recycleBatch(f)
 			pending[0] = nil
 			pending = pending[1:]
+			view.finished(f)
+		case fs := <-view.fresh:
+			view.arrived(fs)
 		case <-s.stop:
 			stopping = true
 		}
@@ -310,9 +319,8 @@ func (s *Store) writeLoop() {
 }
 
 // startBatch applies ops into a new batch and starts committing it.
-func (s *Store) startBatch(ops []*op, items int, prev []*batch) *inflight {
+func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn) *inflight {
 	f := &inflight{ops: ops, items: items, start: time.Now(), done: make(chan struct{})}
-	rtx := s.db.NewTransaction(false)
 	bufs := s.takeBatchBufs(items * 4)
 	b := &batch{
 		s:         s,
@@ -341,7 +349,6 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch) *inflight {
 		}
 		o.logEnd, o.effEnd = len(b.log), len(b.eff)
 	}
-	rtx.Discard()
 	b.rtx, b.prev = nil, nil
 	counters := len(b.log)
 	if b.queueSeq != s.queueSeq {
@@ -511,12 +518,12 @@ func (s *Store) commit(f *inflight, counters int) {
 	maxSize := s.db.MaxBatchSize() * 9 / 10
 	maxCount := s.db.MaxBatchCount() * 9 / 10
 	var txns []*badger.Txn
-	txn := s.db.NewTransaction(true)
+	txn := s.writeTxn()
 	var size, count int64
 	var setErr error
 	next := func() {
 		txns = append(txns, txn)
-		txn = s.db.NewTransaction(true)
+		txn = s.writeTxn()
 		size, count = 0, 0
 	}
 	entrySize := func(e *logEntry) int64 { return int64(len(e.key)+len(e.ov.val)) + 12 }
