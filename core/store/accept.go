@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -58,14 +59,37 @@ func (s *Store) Accept(ctx context.Context, reqs []core.AcceptRequest) ([]core.A
 		return nil, err
 	}
 	results := make([]core.AcceptResult, len(reqs))
-	o := &op{items: len(reqs), apply: func(b *batch) error {
-		return s.applyAccept(b, reqs, msgs, results)
-	}}
 	// An OTP goes ahead of bulk work (a small op; writer.go).
 	if len(reqs) <= maxExpressItems && slices.ContainsFunc(msgs, func(m *core.Message) bool { return m.Priority == core.PriorityOTP }) {
-		o.class = classExpress
+		o := &op{items: len(reqs), class: classExpress, apply: func(b *batch) error {
+			return s.applyAccept(b, reqs, msgs, results)
+		}}
+		if err := s.submit(ctx, o); err != nil {
+			return nil, err
+		}
+		setQueueSeqs(reqs, msgs, results)
+		return results, nil
 	}
-	if err := s.submit(ctx, o); err != nil {
+	// Bulk work goes in ops of at most maxBulkItems, taken in order: the
+	// writer applies an op whole, and an OTP's accept waits for the op
+	// being applied (a chunk of 1,000 approvals kept it 25–60 ms).
+	t0 := time.Now()
+	var ops []*op
+	for lo := 0; lo < len(reqs); lo += maxBulkItems {
+		hi := min(lo+maxBulkItems, len(reqs))
+		r, m, res := reqs[lo:hi], msgs[lo:hi], results[lo:hi]
+		o := &op{items: hi - lo, apply: func(b *batch) error { return s.applyAccept(b, r, m, res) }}
+		if err = s.enqueue(ctx, o); err != nil {
+			break
+		}
+		ops = append(ops, o)
+	}
+	for _, o := range ops {
+		if werr := s.wait(o, t0); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	setQueueSeqs(reqs, msgs, results)

@@ -177,6 +177,11 @@ const maxInflight = 3
 // it is applied while bulk work waits.
 const maxExpressItems = 16
 
+// maxEventItems bounds the event items a batch drains (more may come with
+// the op that starts it): the writer applies a batch whole, and an OTP's
+// accept waits for the batch being applied.
+const maxEventItems = 512
+
 // maxBulkItems bounds the bulk items (accepts) of one batch: a batch's
 // apply and commit time grows with its items, and the events queued behind
 // it (which free the gateway's unsettled slots) wait for all of it.
@@ -240,7 +245,7 @@ func (s *Store) writeLoop() {
 		if first != nil {
 			add(first)
 		}
-		ops, items = drain(s.eventCh, ops, items, s.cfg.MaxBatch)
+		ops, items = drain(s.eventCh, ops, items, min(s.cfg.MaxBatch, maxEventItems))
 	bulkOps:
 		for items < s.cfg.MaxBatch && bulk < maxBulkItems {
 			select {

@@ -180,3 +180,26 @@ func TestRecordStartKeepsOrder(t *testing.T) {
 		t.Fatalf("status %s, want delivered (the receipt applied after its submit)", m.Status)
 	}
 }
+
+// TestAcceptSplitKeepsOrder: an accept larger than maxBulkItems goes to the
+// writer as several ops; its messages keep their order (queue sequence)
+// and a repeat within the same call is still a duplicate.
+func TestAcceptSplitKeepsOrder(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	n := 2*maxBulkItems + 37
+	reqs := approvals("split", "viettel", n)
+	reqs[n-1].Application.ApplicationID = reqs[3].Application.ApplicationID // a repeat in another op
+	res := mustAccept(t, s, reqs)
+	for i := 1; i < n-1; i++ {
+		if reqs[i].Message.QueueSeq <= reqs[i-1].Message.QueueSeq {
+			t.Fatalf("queue order broken at %d: %d after %d", i, reqs[i].Message.QueueSeq, reqs[i-1].Message.QueueSeq)
+		}
+	}
+	if !res[n-1].Duplicate || res[n-1].MessageID != res[3].MessageID {
+		t.Fatalf("repeat across ops: %+v, first %+v", res[n-1], res[3])
+	}
+	got := next(t, s, []string{"viettel"}, n)
+	if len(got) != n-1 || got[0].ID != reqs[0].Message.ID || got[n-2].ID != reqs[n-2].Message.ID {
+		t.Fatalf("queued %d, want %d in order", len(got), n-1)
+	}
+}
