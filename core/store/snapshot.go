@@ -1,6 +1,8 @@
 package store
 
 import (
+	"time"
+
 	badger "github.com/dgraph-io/badger/v4"
 )
 
@@ -50,12 +52,12 @@ type freshSnap struct {
 }
 
 func newReadView(s *Store) *readView {
-	return &readView{s: s, txn: s.db.NewTransaction(false), fresh: make(chan freshSnap, 1)}
+	return &readView{s: s, fresh: make(chan freshSnap, 1)}
 }
 
-// refreshIfIdle makes sure a batch starting now sees every commit: when no batch of
-// the writer's is in the chain, the snapshot is taken again, now (it only
-// waits for commits outside the writer).
+// refreshIfIdle makes sure a batch starting now sees every commit: when no
+// batch of the writer's is in the chain, the snapshot is taken again, now
+// (it only waits for commits outside the writer).
 func (v *readView) refreshIfIdle() {
 	if len(v.chain) > 0 {
 		return
@@ -63,8 +65,18 @@ func (v *readView) refreshIfIdle() {
 	if v.asking {
 		v.arrived(<-v.fresh)
 	}
-	v.txn.Discard()
+	v.release()
 	v.txn = v.s.db.NewTransaction(false)
+}
+
+// release drops the snapshot. An open transaction holds Badger's read
+// watermark back (compactions keep old versions, the oracle keeps every
+// commit since for conflict checks), so an idle writer holds none.
+func (v *readView) release() {
+	if v.txn != nil {
+		v.txn.Discard()
+		v.txn = nil
+	}
 }
 
 // overlays returns the batches a new batch must consult, oldest first.
@@ -100,7 +112,7 @@ func (v *readView) ask() {
 // for if batches remain.
 func (v *readView) arrived(fs freshSnap) {
 	v.asking = false
-	v.txn.Discard()
+	v.release()
 	v.txn = fs.txn
 	n := 0
 	for n < len(v.chain) && v.chain[n].seq <= fs.covers {
@@ -111,6 +123,10 @@ func (v *readView) arrived(fs freshSnap) {
 		n++
 	}
 	v.chain = v.chain[n:]
+	if len(v.chain) == 0 {
+		v.release() // the next batch takes a fresh one
+		return
+	}
 	v.ask()
 }
 
@@ -144,30 +160,43 @@ func (v *readView) close() {
 		fs.txn.Discard()
 		v.asking = false
 	}
-	v.txn.Discard()
+	v.release()
 }
 
 // writeTxnStock is how many fresh write transactions the filler keeps.
 const writeTxnStock = 4
 
-// fillWriteTxns keeps s.writeTxns full until the store stops.
+// fillWriteTxns keeps s.writeTxns full until the store stops. A stock
+// the writer has not touched for a second is renewed: like an open
+// snapshot, an old transaction holds Badger's read watermark back.
 func (s *Store) fillWriteTxns() {
 	defer s.wg.Done()
 	defer close(s.fillerDone)
+	idle := time.NewTimer(time.Second)
+	defer idle.Stop()
+	discardStock := func() {
+		for {
+			select {
+			case t := <-s.writeTxns:
+				t.Discard()
+			default:
+				return
+			}
+		}
+	}
 	for {
 		t := s.db.NewTransaction(true)
 		select {
 		case s.writeTxns <- t:
+			idle.Reset(time.Second)
+		case <-idle.C:
+			t.Discard()
+			discardStock()
+			idle.Reset(time.Second)
 		case <-s.stop:
 			t.Discard()
-			for {
-				select {
-				case t := <-s.writeTxns:
-					t.Discard()
-				default:
-					return
-				}
-			}
+			discardStock()
+			return
 		}
 	}
 }
