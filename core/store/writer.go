@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"errors"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -167,7 +166,6 @@ type inflight struct {
 	// left pending (its buffers go once the readView lets go of it too).
 	seq      uint64
 	finished bool
-	bulk     bool
 }
 
 // maxInflight bounds the batches being committed at once: while one batch
@@ -202,17 +200,12 @@ func (s *Store) writeLoop() {
 	defer close(s.finishCh)
 	view := newReadView(s)
 	defer view.close()
-	bulkPending := 0
 	start := func(ops []*op, items int) {
 		if len(view.chain) >= maxChain {
 			view.arrived(<-view.fresh)
 		}
 		view.refreshIfIdle()
 		f := s.startBatch(ops, items, view.overlays(), view.txn)
-		f.bulk = slices.ContainsFunc(ops, func(o *op) bool { return o.class == classBulk })
-		if f.bulk {
-			bulkPending++
-		}
 		pending = append(pending, f)
 		view.started(f)
 		s.finishCh <- f // buffered past maxInflight+1: never blocks
@@ -245,7 +238,7 @@ func (s *Store) writeLoop() {
 				bulk += o.items
 			}
 		}
-		if carry != nil && bulkPending == 0 {
+		if carry != nil {
 			add(carry)
 			carry = nil
 		}
@@ -254,7 +247,7 @@ func (s *Store) writeLoop() {
 		}
 		ops, items = drain(s.eventCh, ops, items, min(s.cfg.MaxBatch, maxEventItems))
 	bulkOps:
-		for items < s.cfg.MaxBatch && bulk < maxBulkItems && (bulk > 0 || bulkPending == 0) {
+		for items < s.cfg.MaxBatch && bulk < maxBulkItems {
 			select {
 			case o := <-s.writeCh:
 				if bulk > 0 && bulk+o.items > maxBulkItems {
@@ -273,8 +266,8 @@ func (s *Store) writeLoop() {
 			return
 		}
 		in, events, express := s.writeCh, s.eventCh, s.expressCh
-		if carry != nil || bulkPending > 0 {
-			in = nil // a carried op goes first, in order
+		if carry != nil {
+			in = nil // it goes first, in order
 		}
 		if len(pending) >= maxInflight {
 			in, events = nil, nil
@@ -295,7 +288,7 @@ func (s *Store) writeLoop() {
 			}
 		}
 		// Then a carried bulk op, when a batch can start; then events.
-		if carry != nil && len(pending) < maxInflight && bulkPending == 0 {
+		if carry != nil && len(pending) < maxInflight {
 			start(gather(nil))
 			continue
 		}
@@ -318,9 +311,6 @@ func (s *Store) writeLoop() {
 			// f is pending[0]: the finisher takes batches in order.
 			if f.failed {
 				s.failBatch(f)
-			}
-			if f.bulk {
-				bulkPending--
 			}
 			pending[0] = nil
 			pending = pending[1:]
