@@ -177,6 +177,10 @@ const maxInflight = 3
 // it is applied while bulk work waits.
 const maxExpressItems = 16
 
+// smallBatch: a normal batch of fewer items does not overlap the next
+// (writeLoop's group-commit rule).
+const smallBatch = 64
+
 // maxEventItems bounds the event items a batch drains (more may come with
 // the op that starts it): the writer applies a batch whole, and an OTP's
 // accept waits for the batch being applied.
@@ -200,6 +204,7 @@ func (s *Store) writeLoop() {
 	defer close(s.finishCh)
 	view := newReadView(s)
 	defer view.close()
+	lastItems := 0 // items of the last normal (non-express) batch
 	start := func(ops []*op, items int) {
 		if len(view.chain) >= maxChain {
 			view.arrived(<-view.fresh)
@@ -269,7 +274,12 @@ func (s *Store) writeLoop() {
 		if carry != nil {
 			in = nil // it goes first, in order
 		}
-		if len(pending) >= maxInflight {
+		// Group commit: after a small batch, the next waits until nothing
+		// is in flight, gathering what arrives meanwhile (one-request-
+		// per-message load made 40% more, smaller commits otherwise, and
+		// spent 20% more CPU per message); large batches overlap up to
+		// maxInflight.
+		if len(pending) >= maxInflight || len(pending) > 0 && lastItems < smallBatch {
 			in, events = nil, nil
 		}
 		if stopping {
@@ -289,13 +299,17 @@ func (s *Store) writeLoop() {
 		}
 		// Then a carried bulk op, when a batch can start; then events.
 		if carry != nil && len(pending) < maxInflight {
-			start(gather(nil))
+			ops, items := gather(nil)
+			lastItems = items
+			start(ops, items)
 			continue
 		}
 		if events != nil {
 			select {
 			case first := <-events:
-				start(gather(first))
+				ops, items := gather(first)
+				lastItems = items
+				start(ops, items)
 				continue
 			default:
 			}
@@ -304,9 +318,13 @@ func (s *Store) writeLoop() {
 		case first := <-express:
 			start(drain(express, []*op{first}, first.items, maxExpressItems))
 		case first := <-events:
-			start(gather(first))
+			ops, items := gather(first)
+			lastItems = items
+			start(ops, items)
 		case first := <-in:
-			start(gather(first))
+			ops, items := gather(first)
+			lastItems = items
+			start(ops, items)
 		case f := <-s.finished:
 			// f is pending[0]: the finisher takes batches in order.
 			if f.failed {
