@@ -278,15 +278,7 @@ func (s *OTPService) issue(ctx context.Context, r otpRequest) (err error) {
 		}
 	}
 	err = s.store.IssueOTP(ctx, key, dayKey(now), s.charges(r), fn)
-	outcome := OutcomeOK
-	switch {
-	case err != nil && ErrorCode(err) == ERATELIMIT:
-		outcome = OutcomeRateLimited
-	case err != nil:
-		outcome = OutcomeError
-	case r.decoy:
-		outcome = OutcomeNoMatch
-	}
+	outcome := issueOutcome(err, r.decoy)
 	if err == nil && !r.decoy {
 		if _, serr := s.sms.SubmitOTPText(ctx, r.phone, OTPText(code, s.cfg.Lifetime), s.cfg.Lifetime); serr != nil {
 			// Not sent: drop the code so the citizen can ask again at once.
@@ -311,20 +303,25 @@ func (s *OTPService) issueWithSMS(ctx context.Context, r otpRequest, iss OTPSMSI
 		sms = &AcceptRequest{Message: m}
 	}
 	_, err := iss.IssueOTPWithSMS(ctx, key, dayKey(now), s.charges(r), fn, sms)
-	outcome := OutcomeOK
-	switch {
-	case err != nil && ErrorCode(err) == ERATELIMIT:
-		outcome = OutcomeRateLimited
-	case err != nil:
-		outcome = OutcomeError
-		if ErrorCode(err) != EINVALID {
-			err = Errorf(EUNAVAILABLE, "the code could not be sent; try again later: %w", err)
-		}
-	case r.decoy:
-		outcome = OutcomeNoMatch
+	outcome := issueOutcome(err, r.decoy)
+	if outcome == OutcomeError && ErrorCode(err) != EINVALID {
+		err = Errorf(EUNAVAILABLE, "the code could not be sent; try again later: %w", err)
 	}
 	s.record(ctx, r, AuditOTPIssue, outcome, string(r.purpose))
 	return err
+}
+
+// issueOutcome is the audit outcome of an issue that ended with err.
+func issueOutcome(err error, decoy bool) string {
+	switch {
+	case err != nil && ErrorCode(err) == ERATELIMIT:
+		return OutcomeRateLimited
+	case err != nil:
+		return OutcomeError
+	case decoy:
+		return OutcomeNoMatch
+	}
+	return OutcomeOK
 }
 
 // verify checks code against the live record of r. A wrong guess is
