@@ -50,6 +50,10 @@ func validateAccept(r *core.AcceptRequest) error {
 // without parts gets one; empty statuses become queued; an empty history
 // gets its queued hop. Message ids must be new (core.NewID): the store
 // does not look for an existing record, a read that would always miss.
+// More than maxBulkItems requests are written in several group commits, in
+// order: on an error the first of them may be stored (a resubmission is
+// safe: approvals are idempotent on application id, notices on their
+// idempotency key).
 func (s *Store) Accept(ctx context.Context, reqs []core.AcceptRequest) ([]core.AcceptResult, error) {
 	if len(reqs) == 0 {
 		return nil, nil
