@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -40,7 +41,11 @@ func scrapeHistogram(hc *fasthttp.HostClient, name, kind string) (histogram, err
 	}
 	var h histogram
 	for _, m := range mf.GetMetric() {
-		if kind != "" && !hasLabel(m, "kind", kind) && !hasLabel(m, "class", kind) {
+		if class, phase, ok := strings.Cut(kind, "/"); ok {
+			if !hasLabel(m, "class", class) || !hasLabel(m, "phase", phase) {
+				continue
+			}
+		} else if kind != "" && !hasLabel(m, "kind", kind) && !hasLabel(m, "class", kind) {
 			continue
 		}
 		hb := m.GetHistogram()
@@ -113,7 +118,13 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 }
 
 // commitHists are the store's group-commit histograms at one moment.
-type commitHists struct{ dur, items, event, bulk, express histogram }
+type commitHists struct {
+	dur, items, event, bulk, express histogram
+	expressPhases                    [len(writePhases)]histogram
+}
+
+// writePhases are the phase labels of vneidgw_store_write_phase_seconds.
+var writePhases = [...]string{"queue", "apply", "commit", "finish"}
 
 func scrapeCommits(hc *fasthttp.HostClient) commitHists {
 	d, _ := scrapeHistogram(hc, "vneidgw_store_commit_duration_seconds", "")
@@ -121,7 +132,11 @@ func scrapeCommits(hc *fasthttp.HostClient) commitHists {
 	ev, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "event")
 	bk, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "bulk")
 	ex, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "express")
-	return commitHists{d, n, ev, bk, ex}
+	h := commitHists{dur: d, items: n, event: ev, bulk: bk, express: ex}
+	for i, ph := range writePhases {
+		h.expressPhases[i], _ = scrapeHistogram(hc, "vneidgw_store_write_phase_seconds", "express/"+ph)
+	}
+	return h
 }
 
 // commitStats fills the phase's group-commit figures from two scrapes.
@@ -141,6 +156,15 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 	if after.express.counts != nil && before.express.counts != nil {
 		if ex := after.express.sub(before.express); ex.total > 0 {
 			r.expressP50, r.expressP99 = ex.quantile(0.5), ex.quantile(0.99)
+		}
+		for i := range writePhases {
+			a, b := after.expressPhases[i], before.expressPhases[i]
+			if a.counts == nil || b.counts == nil {
+				continue
+			}
+			if ph := a.sub(b); ph.total > 0 {
+				r.expressPhaseP99[i] = ph.quantile(0.99)
+			}
 		}
 	}
 }

@@ -42,6 +42,9 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 		}
 		if p.expressP99 > 0 {
 			fmt.Fprintf(w, "   store write p50/p99 OTP accepts %s / %s  (express class)\n", ms(p.expressP50), ms(p.expressP99))
+			if ph := p.expressPhaseP99; ph[2] > 0 {
+				fmt.Fprintf(w, "     by phase, p99: queue %s, apply %s, commit %s, finish %s\n", ms(ph[0]), ms(ph[1]), ms(ph[2]), ms(ph[3]))
+			}
 		}
 		if p.httpP99 > 0 {
 			fmt.Fprintf(w, "   HTTP accept latency p50/p99     %s / %s\n", ms(p.httpP50), ms(p.httpP99))

@@ -73,6 +73,7 @@ type phaseResult struct {
 	bulkP50, bulkP99     float64 // the same, accepts
 	expressP50           float64 // the same, OTP accepts (express class)
 	expressP99           float64
+	expressPhaseP99      [len(writePhases)]float64 // the same, by phase (queue, apply, commit, finish)
 }
 
 func run(ctx context.Context, o options) error {

@@ -13,10 +13,12 @@ type metrics struct {
 	batchItems    prometheus.Histogram
 	commitSeconds prometheus.Histogram
 	writeSeconds  [3]prometheus.Observer // by opClass
-	commitErrors  prometheus.Counter
-	backlog       *prometheus.GaugeVec
-	reports       prometheus.Gauge
-	trims         prometheus.Counter
+	// writePhase splits writeSeconds, by opClass and writePhase.
+	writePhase   [3][numWritePhases]prometheus.Observer
+	commitErrors prometheus.Counter
+	backlog      *prometheus.GaugeVec
+	reports      prometheus.Gauge
+	trims        prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,11 +55,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help:    "Time from a write request (bulk: accepts, keys; event: message events, report acks; express: an OTP's accept) to its answer, queueing in the writer included.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	}, []string{"class"})
+	phases := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "vneidgw", Subsystem: "store", Name: "write_phase_seconds",
+		Help: "write_duration_seconds by phase: queue (request until the writer takes it), apply (until its batch goes to Badger), " +
+			"commit (until Badger has it on disk), finish (until it is answered: earlier batches and effects first).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"class", "phase"})
 	for c, name := range []string{"bulk", "event", "express"} {
 		m.writeSeconds[c] = writes.WithLabelValues(name)
+		for p, phase := range []string{"queue", "apply", "commit", "finish"} {
+			m.writePhase[c][p] = phases.WithLabelValues(name, phase)
+		}
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{writes, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims} {
+		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("store: register metrics: %w", err)
 			}
@@ -65,6 +76,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	return m, nil
 }
+
+// The phases of a write (metrics.writePhase).
+const (
+	phaseQueue = iota
+	phaseApply
+	phaseCommit
+	phaseFinish
+	numWritePhases
+)
 
 func priorityName(p core.Priority) string {
 	switch p {

@@ -349,6 +349,14 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 // was requested.
 func (s *Store) wait(o *op, t0 time.Time) error {
 	<-o.done
-	s.metrics.writeSeconds[o.class].Observe(time.Since(t0).Seconds())
+	now := time.Now()
+	s.metrics.writeSeconds[o.class].Observe(now.Sub(t0).Seconds())
+	if f := o.f; f != nil && !f.answered.IsZero() {
+		ph := &s.metrics.writePhase[o.class]
+		ph[phaseQueue].Observe(o.taken.Sub(t0).Seconds())
+		ph[phaseApply].Observe(f.committing.Sub(o.taken).Seconds())
+		ph[phaseCommit].Observe(f.answered.Sub(f.committing).Seconds())
+		ph[phaseFinish].Observe(now.Sub(f.answered).Seconds())
+	}
 	return o.err
 }

@@ -26,6 +26,11 @@ type op struct {
 
 	logStart, logEnd int
 	effStart, effEnd int
+
+	// taken is when the writer started applying the op; f is its batch
+	// (for the phase metrics).
+	taken time.Time
+	f     *inflight
 }
 
 // opClass is how the writer schedules an op.
@@ -166,6 +171,8 @@ type inflight struct {
 	// left pending (its buffers go once the readView lets go of it too).
 	seq      uint64
 	finished bool
+	// committing: the batch went to Badger; answered: Badger answered.
+	committing, answered time.Time
 }
 
 // maxInflight bounds the batches being committed at once: while one batch
@@ -358,6 +365,7 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn)
 	}
 	f.b = b
 	for _, o := range ops {
+		o.taken, o.f = time.Now(), f
 		o.logStart, o.effStart = len(b.log), len(b.eff)
 		qs, rs := b.queueSeq, b.reportSeq
 		wq, wr := b.wakeQueue, b.wakeReports
@@ -382,6 +390,7 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn)
 	}
 	// Numbers handed out stay used even if the commit fails.
 	s.queueSeq, s.reportSeq = b.queueSeq, b.reportSeq
+	f.committing = time.Now()
 	s.commit(f, counters)
 	return f
 }
@@ -613,6 +622,7 @@ func (s *Store) commit(f *inflight, counters int) {
 		t.CommitWith(func(err error) {
 			f.txnErr[i] = err
 			if f.left.Add(-1) == 0 {
+				f.answered = time.Now()
 				close(f.done)
 			}
 		})

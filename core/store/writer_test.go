@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
 	"vneidgw/core"
 )
 
@@ -201,5 +204,52 @@ func TestAcceptSplitKeepsOrder(t *testing.T) {
 	got := next(t, s, []string{"viettel"}, n)
 	if len(got) != n-1 || got[0].ID != reqs[0].Message.ID || got[n-2].ID != reqs[n-2].Message.ID {
 		t.Fatalf("queued %d, want %d in order", len(got), n-1)
+	}
+}
+
+// TestWritePhaseMetrics: each answered write is timed by phase, under its
+// class, and the phases add up to the whole write.
+func TestWritePhaseMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := Open(testConfig(t), zerolog.Nop(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	otp := newMessage("otp-1", "viettel", core.KindOTP, 1)
+	mustAccept(t, s, []core.AcceptRequest{{Message: otp}})
+	mustAccept(t, s, approvals("ph", "viettel", 3))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]float64{} // class → sum of its phases
+	counts := map[string]uint64{}
+	total := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			h := m.GetHistogram()
+			switch mf.GetName() {
+			case "vneidgw_store_write_phase_seconds":
+				sums[labels["class"]] += h.GetSampleSum()
+				counts[labels["class"]+"/"+labels["phase"]] = h.GetSampleCount()
+			case "vneidgw_store_write_duration_seconds":
+				total[labels["class"]] = h.GetSampleSum()
+			}
+		}
+	}
+	for _, class := range []string{"express", "bulk"} {
+		for _, ph := range []string{"queue", "apply", "commit", "finish"} {
+			if counts[class+"/"+ph] != 1 {
+				t.Errorf("%s/%s: %d observations, want 1", class, ph, counts[class+"/"+ph])
+			}
+		}
+		if d := total[class] - sums[class]; d < -1e-9 || d > 1e-3 {
+			t.Errorf("%s: phases sum to %v, the write took %v", class, sums[class], total[class])
+		}
 	}
 }
