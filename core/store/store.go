@@ -127,12 +127,12 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 	go s.refillLoop()
 	if !cfg.InMemory && cfg.GCInterval > 0 {
 		s.wg.Add(1)
-		go s.gcLoop()
+		go s.every(s.cfg.GCInterval, s.gcOnce)
 	}
 	if dir, err := filepath.Abs(cfg.Dir); err == nil && !cfg.InMemory && cfg.TrimInterval > 0 && trimSupported {
 		s.trimDir = dir // as /proc/self/maps names the files
 		s.wg.Add(1)
-		go s.trimLoop()
+		go s.every(s.cfg.TrimInterval, func() { s.trimOnce() })
 	}
 	return s, nil
 }
@@ -286,30 +286,37 @@ func errClosed() error { return core.Errorf(core.EUNAVAILABLE, "store is closed"
 
 func (s *Store) now() time.Time { return s.cfg.Now() }
 
-// gcLoop runs value-log GC periodically until Close.
-func (s *Store) gcLoop() {
+// every runs fn every d until the store stops (a background goroutine
+// counted in s.wg).
+func (s *Store) every(d time.Duration, fn func()) {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.GCInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
+			fn()
 		}
-		for n := 0; n < 16; n++ { // bounded: at most 16 files per round
-			err := s.db.RunValueLogGC(0.5)
-			if err != nil {
-				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
-					s.log.Warn().Err(err).Msg("store: value log GC")
-				}
-				break
+	}
+}
+
+// gcOnce runs value-log GC on at most 16 files, stopping early when there
+// is nothing to rewrite or the store stops.
+func (s *Store) gcOnce() {
+	for n := 0; n < 16; n++ {
+		err := s.db.RunValueLogGC(0.5)
+		if err != nil {
+			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+				s.log.Warn().Err(err).Msg("store: value log GC")
 			}
-			select {
-			case <-s.stop:
-				return
-			default:
-			}
+			return
+		}
+		select {
+		case <-s.stop:
+			return
+		default:
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 )
 
 // Badger maps its files (tables, write-ahead logs, value log) into memory
@@ -74,21 +73,6 @@ func statusKB(status []byte, key string) int64 {
 		return n
 	}
 	return -1
-}
-
-// trimLoop runs the trimmer until the store stops.
-func (s *Store) trimLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.TrimInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.trimOnce()
-		}
-	}
 }
 
 // trimOnce pages out the store's mappings if the file-backed RSS is over
