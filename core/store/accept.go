@@ -194,6 +194,9 @@ func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Me
 		results[i] = core.AcceptResult{MessageID: m.ID}
 		mm := m
 		b.effect(func() { s.sched.offer(mm) })
+		if m.Priority == core.PriorityOTP {
+			b.otpOffers = true
+		}
 		b.wakeQueue = true
 	}
 	return nil

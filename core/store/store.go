@@ -51,12 +51,17 @@ type Store struct {
 	writeTxns  chan *badger.Txn
 	fillerDone chan struct{}
 	stop       chan struct{} // closed by Close
-	wg         sync.WaitGroup
-	once       sync.Once
+	// otpOffersDone counts the batches offering OTPs whose effects have
+	// run (finishExpress).
+	otpOffersDone atomic.Uint64
+	wg            sync.WaitGroup
+	once          sync.Once
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	queueSeq  uint64
 	reportSeq uint64
+	// otpOfferSeq counts the batches that offer OTPs (finishExpress).
+	otpOfferSeq uint64
 	// pending indexes the d/ keys on disk (record.go): a submit looks
 	// pending receipts up only when one may match.
 	pending pendingIndex

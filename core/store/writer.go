@@ -85,6 +85,8 @@ type batch struct {
 	unknownTouched map[string][]string
 	wakeQueue      bool
 	wakeReports    bool
+	// otpOffers: an op offers an OTP to the scheduler (finishExpress).
+	otpOffers bool
 
 	bufs *batchBufs // where ov and log came from
 
@@ -173,6 +175,13 @@ type inflight struct {
 	finished bool
 	// committing: the batch went to Badger; answered: Badger answered.
 	committing, answered time.Time
+	// offerSeq > 0: the batch offers OTPs to the scheduler, the
+	// offerSeq'th batch to do so (finishExpress).
+	offerSeq uint64
+	// early (express batches only) is closed once finishExpress has run;
+	// earlyDone: it answered the batch.
+	early     chan struct{}
+	earlyDone bool
 }
 
 // maxInflight bounds the batches being committed at once: while one batch
@@ -390,6 +399,13 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn)
 	}
 	// Numbers handed out stay used even if the commit fails.
 	s.queueSeq, s.reportSeq = b.queueSeq, b.reportSeq
+	if b.otpOffers {
+		s.otpOfferSeq++
+		f.offerSeq = s.otpOfferSeq
+	}
+	if ops[0].class == classExpress {
+		f.early = make(chan struct{})
+	}
 	f.committing = time.Now()
 	s.commit(f, counters)
 	return f
@@ -402,6 +418,13 @@ func (s *Store) finishLoop() {
 	defer s.wg.Done()
 	for f := range s.finishCh {
 		<-f.done
+		if f.early != nil {
+			<-f.early
+			if f.earlyDone {
+				s.finished <- f
+				continue
+			}
+		}
 		for _, e := range f.txnErr {
 			if e != nil {
 				f.failed = true
@@ -413,6 +436,34 @@ func (s *Store) finishLoop() {
 		}
 		s.finished <- f
 	}
+}
+
+// finishExpress answers an express batch as soon as its own commit has
+// answered, on the commit's callback goroutine, instead of after every
+// batch before it has been answered: finishing those (their effects and
+// answers, hundreds of accepts and events) kept an OTP's accept up to
+// 15 ms longer (p99 of the finish phase under bulk load).
+//
+// It is safe because Badger commits in order (one write group at a time,
+// each synced before the next): when this batch's commit answers, the
+// batches before it are on disk too. Of the effects, only the scheduler's
+// offers must keep their order (a lane takes a sequence number at or below
+// its cursor as already loaded), and only within an (operator, priority)
+// lane, so a batch offering OTPs is answered early only when every batch
+// offering OTPs before it is done; otherwise, or if its commit failed, the
+// finisher answers it in order as usual.
+func (s *Store) finishExpress(f *inflight) {
+	defer close(f.early)
+	for _, e := range f.txnErr {
+		if e != nil {
+			return
+		}
+	}
+	if f.offerSeq > 0 && s.otpOffersDone.Load() != f.offerSeq-1 {
+		return
+	}
+	f.earlyDone = true
+	s.finishBatch(f)
 }
 
 // failBatch answers a batch with a failed transaction, on the writer
@@ -461,6 +512,9 @@ func (s *Store) finishBatch(f *inflight) {
 		for _, fn := range b.eff[o.effStart:o.effEnd] {
 			fn()
 		}
+	}
+	if f.offerSeq > 0 {
+		s.otpOffersDone.Add(1)
 	}
 	if b.wakeQueue {
 		s.sched.wake()
@@ -615,7 +669,7 @@ func (s *Store) commit(f *inflight, counters int) {
 			t.Discard()
 			f.txnErr[i] = setErr
 			if f.left.Add(-1) == 0 {
-				close(f.done)
+				s.committed(f)
 			}
 			continue
 		}
@@ -623,8 +677,16 @@ func (s *Store) commit(f *inflight, counters int) {
 			f.txnErr[i] = err
 			if f.left.Add(-1) == 0 {
 				f.answered = time.Now()
-				close(f.done)
+				s.committed(f)
 			}
 		})
+	}
+}
+
+// committed runs once every transaction of f has answered.
+func (s *Store) committed(f *inflight) {
+	close(f.done)
+	if f.early != nil {
+		s.finishExpress(f)
 	}
 }

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	badger "github.com/dgraph-io/badger/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -251,5 +253,79 @@ func TestWritePhaseMetrics(t *testing.T) {
 		if d := total[class] - sums[class]; d < -1e-9 || d > 1e-3 {
 			t.Errorf("%s: phases sum to %v, the write took %v", class, sums[class], total[class])
 		}
+	}
+}
+
+// TestExpressAnsweredBeforeEarlierBatches: an express batch is answered
+// once its own commit is on disk, while the finisher is still busy with an
+// earlier batch's effects; but a batch offering OTPs waits for an earlier
+// batch that offers OTPs too (the scheduler takes a lane's offers in order).
+func TestExpressAnsweredBeforeEarlierBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		otpOffers bool // both batches offer OTPs
+		early     bool // the express op is answered before the earlier batch
+	}{
+		{"no offers", false, true},
+		{"both offer OTPs", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t, testConfig(t))
+			inEffect, release := make(chan struct{}), make(chan struct{})
+			first := make(chan error, 1)
+			go func() {
+				first <- s.submit(context.Background(), &op{items: 1, apply: func(b *batch) error {
+					b.set([]byte("t/a"), []byte("1"))
+					b.otpOffers = tc.otpOffers
+					b.effect(func() {
+						close(inEffect)
+						<-release
+					})
+					return nil
+				}})
+			}()
+			<-inEffect // the finisher is running the first batch's effect
+			express := make(chan error, 1)
+			go func() {
+				express <- s.submit(context.Background(), &op{items: 1, class: classExpress, apply: func(b *batch) error {
+					b.set([]byte("t/b"), []byte("2"))
+					b.otpOffers = tc.otpOffers
+					return nil
+				}})
+			}()
+			select {
+			case err := <-express:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !tc.early {
+					t.Fatal("a batch offering OTPs was answered before an earlier one offering OTPs")
+				}
+			case <-time.After(time.Second):
+				if tc.early {
+					t.Error("the express op waited for an earlier batch's effects")
+				}
+			}
+			close(release)
+			if err := <-first; err != nil {
+				t.Fatal(err)
+			}
+			if !tc.early {
+				if err := <-express; err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Both are on disk.
+			if err := s.db.View(func(txn *badger.Txn) error {
+				for _, k := range []string{"t/a", "t/b"} {
+					if _, err := txn.Get([]byte(k)); err != nil {
+						return fmt.Errorf("%s: %w", k, err)
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
