@@ -17,6 +17,13 @@ const (
 // collapsed, and any rune that is still not GSM-7 dropped, so the whole
 // text is GSM-7 (two SMS parts for a typical name).
 func ApprovalText(fullName string) string {
+	// A name StripDiacritics makes ASCII rune by rune (every Vietnamese
+	// name) is stripped, upper-cased and filtered in one pass, into the
+	// one string returned.
+	var buf [128]byte
+	if name, ok := appendStrippedASCII(buf[:0], fullName); ok {
+		return approvalTextASCII(name)
+	}
 	name := strings.ToUpper(StripDiacritics(fullName))
 	var b strings.Builder
 	b.Grow(len(approvalTextHead) + len(name) + len(approvalTextTail))
@@ -39,9 +46,52 @@ func ApprovalText(fullName string) string {
 		wrote = true
 	}
 	if !wrote {
-		// No printable name left: keep the sentence well formed.
-		return approvalTextHead[:len(approvalTextHead)-1] + approvalTextTail
+		return approvalTextNoName
 	}
 	b.WriteString(approvalTextTail)
 	return b.String()
+}
+
+// approvalTextNoName is the approval SMS when no printable name is left:
+// the sentence kept well formed.
+var approvalTextNoName = approvalTextHead[:len(approvalTextHead)-1] + approvalTextTail
+
+// approvalTextASCII is ApprovalText of a name already stripped to ASCII:
+// strings.ToUpper of ASCII is a-z to A-Z, unicode.IsSpace of ASCII is
+// asciiSpace, and gsm7ASCII says which bytes are GSM-7.
+func approvalTextASCII(name []byte) string {
+	var b strings.Builder
+	b.Grow(len(approvalTextHead) + len(name) + len(approvalTextTail))
+	b.WriteString(approvalTextHead)
+	space := false // a space is owed before the next kept byte
+	wrote := false
+	for _, c := range name {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if asciiSpace(c) {
+			space = wrote
+			continue
+		}
+		if gsm7ASCII[c] == 0xFF {
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteByte(c)
+		wrote = true
+	}
+	if !wrote {
+		return approvalTextNoName
+	}
+	b.WriteString(approvalTextTail)
+	return b.String()
+}
+
+// asciiSpace reports whether c is one of the ASCII characters
+// unicode.IsSpace reports: \t \n \v \f \r and space.
+func asciiSpace(c byte) bool {
+	return c == ' ' || '\t' <= c && c <= '\r'
 }

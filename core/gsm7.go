@@ -252,16 +252,17 @@ func gsm7ExtRune(c byte) (r rune, ok bool) {
 func gsm7Len(s string) (int, bool) {
 	n := 0
 	for i := 0; i < len(s); {
-		var ext, ok bool
 		if c := s[i]; c < utf8.RuneSelf {
 			v := gsm7ASCII[c]
-			ext, ok = v&0x80 != 0, v != 0xFF
+			if v == 0xFF {
+				return 0, false
+			}
+			n += 1 + int(v>>7) // extension characters count two
 			i++
-		} else {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			_, ext, ok = gsm7Code(r)
-			i += size
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		_, ext, ok := gsm7Code(r)
 		if !ok {
 			return 0, false
 		}
@@ -269,6 +270,7 @@ func gsm7Len(s string) (int, bool) {
 		if ext {
 			n++
 		}
+		i += size
 	}
 	return n, true
 }
@@ -295,26 +297,36 @@ func EncodeGSM7(s string) ([]byte, bool) {
 // appendGSM7 appends the septets of s, which must be GSM-7 encodable.
 func appendGSM7(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
-		code, ext, size := gsm7Next(s, i)
-		if ext {
-			b = append(b, gsm7Escape)
+		// ASCII without a call (&0x7F keeps the look-up in bounds; another
+		// byte is looked up again by gsm7Next).
+		v, size := gsm7ASCII[s[i]&0x7F], 1
+		if s[i] >= utf8.RuneSelf {
+			v, size = gsm7Next(s, i)
 		}
-		b = append(b, code)
 		i += size
+		if v >= 0x80 {
+			b = append(b, gsm7Escape, v&0x7F)
+			continue
+		}
+		b = append(b, v)
 	}
 	return b
 }
 
-// gsm7Next returns the septet of the rune at s[i] (s GSM-7 encodable),
-// whether it is an extension character, and the rune's size in bytes.
-func gsm7Next(s string, i int) (code byte, ext bool, size int) {
+// gsm7Next returns the septet of the rune at s[i] (s GSM-7 encodable) in
+// gsm7ASCII's form (0x80|code for an extension character) and the rune's
+// size in bytes. Loops over a text look ASCII up in gsm7ASCII themselves
+// and call it for the other runes only: it is too large to inline.
+func gsm7Next(s string, i int) (v byte, size int) {
 	if c := s[i]; c < utf8.RuneSelf {
-		v := gsm7ASCII[c]
-		return v & 0x7F, v&0x80 != 0, 1
+		return gsm7ASCII[c], 1
 	}
 	r, size := utf8.DecodeRuneInString(s[i:])
-	code, ext, _ = gsm7Code(r)
-	return code, ext, size
+	code, ext, _ := gsm7Code(r)
+	if ext {
+		code |= 0x80
+	}
+	return code, size
 }
 
 // DecodeGSM7 decodes unpacked GSM 03.38 septets. An escape followed by a

@@ -238,3 +238,68 @@ func (c *cpuMeter) seconds() float64 {
 	c.pause()
 	return max(c.total.Seconds(), 1e-9)
 }
+
+// discardStore is a core.MessageStore that only answers Accept, accepting
+// everything: what is left of a bulk upload without storage.
+type discardStore struct{ core.MessageStore }
+
+func (discardStore) Accept(ctx context.Context, reqs []core.AcceptRequest) ([]core.AcceptResult, error) {
+	out := make([]core.AcceptResult, len(reqs))
+	for i, r := range reqs {
+		out[i].MessageID = r.Message.ID
+	}
+	return out, nil
+}
+
+// benchNamesBody returns benchLines valid approval lines whose names vary
+// (Vietnamese, with diacritics).
+func benchNamesBody() []byte {
+	family := []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"}
+	middle := []string{"Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh"}
+	given := []string{"An", "Bình", "Cường", "Dũng", "Giang", "Hương", "Linh", "Nguyệt", "Phương", "Quỳnh", "Thảo"}
+	var b bytes.Buffer
+	b.Grow(benchLines * 200)
+	for i := 0; i < benchLines; i++ {
+		name := family[i%len(family)] + " " + middle[i%len(middle)] + " " + given[i%len(given)]
+		fmt.Fprintf(&b, `{"application_id":"B-%08d","id_number":"001090%06d","full_name":%q,"date_of_birth":"1990-05-17","sex":"male","phone":"0912%06d","level":2}`+"\n",
+			i, i, name, i)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkProcessNDJSON: the bulk hot path the gateway owns above
+// storage: line splitting, JSON decoding and the real PrepareApprovals
+// (validation, approval text, part count, message building) of 10,000
+// lines, with a store that accepts without storing.
+func BenchmarkProcessNDJSON(b *testing.B) {
+	router, err := core.NewRouter(core.DefaultPrefixes(), core.OperatorViettel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs, err := core.NewMessageService(core.MessageServiceConfig{Store: discardStore{}, Router: router})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &Server{msgs: msgs}
+	body := benchNamesBody()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		sum, err := processNDJSON(context.Background(), body, DefaultMaxNDJSONLines, "c", srv.prepareApprovals())
+		if err != nil || sum.Accepted != benchLines {
+			b.Fatal(err, sum.Errors)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchLines), "ns/line")
+}
+
+// BenchmarkDecodeApplication: one approval line through the fast decoder.
+func BenchmarkDecodeApplication(b *testing.B) {
+	line := []byte(`{"application_id":"B-00000042","id_number":"001090000042","full_name":"Nguyễn Thị Minh Khai","date_of_birth":"1990-05-17","sex":"female","phone":"0912000042","level":2}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeApplication(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
