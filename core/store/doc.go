@@ -14,7 +14,8 @@
 //     commits them (one fsync for the whole group); a finisher goroutine
 //     answers the committed batches in order while the writer applies the
 //     next. Ops have a class: an OTP's accept is express (taken before
-//     anything else, in a batch of its own); events and report acks are
+//     anything else, in a batch of its own, and a normal batch being applied
+//     stops between two ops to let one in); events and report acks are
 //     taken before queued bulk work (they hold the gateway's unsettled
 //     slots); bulk ops (accepts, keys, ported numbers) keep their order, at
 //     most maxBulkItems per batch. RecordStart lets a caller start Records
@@ -24,6 +25,11 @@
 //     through a snapshot taken in the background plus the overlays of the
 //     batches committed since, and writes with transactions from a stock
 //     (snapshot.go);
+//   - the express journal (journal.go): an express batch is also appended
+//     to a small file of its own and fdatasync'ed there, and its OTPs are
+//     offered to the scheduler once it is, without waiting for Badger's
+//     write queue; batches Badger lacks after a crash are applied from it
+//     at Open;
 //   - the queue scheduler: per (operator, priority) lane an in-memory FIFO of
 //     bounded length plus a disk cursor, a delay heap for retries and
 //     per-lane backlog counters; a refiller goroutine (refill.go) reads

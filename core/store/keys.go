@@ -38,6 +38,9 @@ func allPrefixes() []string {
 const (
 	keyQueueSeq  = pfxCounter + "queue"
 	keyReportSeq = pfxCounter + "report"
+	// keyJournal: epoch and seq (u64 BE each) of the last batch of the
+	// express journal written to the database (journal.go).
+	keyJournal = pfxCounter + "journal"
 )
 
 func cat(parts ...string) []byte {

@@ -19,6 +19,7 @@ type metrics struct {
 	backlog      *prometheus.GaugeVec
 	reports      prometheus.Gauge
 	trims        prometheus.Counter
+	journalSync  prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -49,6 +50,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "vneidgw", Subsystem: "store", Name: "mapped_pageouts_total",
 			Help: "Times the store's mapped files were paged out to keep the file-backed RSS under store trim_above.",
 		}),
+		journalSync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "vneidgw", Subsystem: "store", Name: "journal_sync_seconds",
+			Help:    "Time to write and fdatasync express batches (an OTP's accept) to the express journal, after which their SMS may leave.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+		}),
 	}
 	writes := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "vneidgw", Subsystem: "store", Name: "write_duration_seconds",
@@ -68,7 +74,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims} {
+		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims, m.journalSync} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("store: register metrics: %w", err)
 			}

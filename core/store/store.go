@@ -83,9 +83,17 @@ type Store struct {
 
 	trimDir string // absolute cfg.Dir, for the trimmer
 
+	// jnl is the express journal (journal.go); nil without fsync.
+	jnl *journal
+	// expressWaiting counts the express ops being handed to the writer.
+	expressWaiting atomic.Int32
+
 	// scanHook, set by tests before the first Next, runs inside every
 	// refill scan once its snapshot is taken.
 	scanHook func()
+	// holdCommit, set by tests before the first write, may hold a batch's
+	// commit until the channel it returns is closed.
+	holdCommit func(f *inflight) <-chan struct{}
 }
 
 // Open opens (or creates) the database, rebuilds the queue lanes and the
@@ -110,8 +118,8 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		writeCh:    make(chan *op),
 		expressCh:  make(chan *op),
 		eventCh:    make(chan *op),
-		finishCh:   make(chan *inflight, maxInflight+2),
-		finished:   make(chan *inflight, maxInflight+2),
+		finishCh:   make(chan *inflight, maxInflight+maxExpressInflight+1),
+		finished:   make(chan *inflight, maxInflight+maxExpressInflight+1),
 		stop:       make(chan struct{}),
 		writeTxns:  make(chan *badger.Txn, writeTxnStock),
 		fillerDone: make(chan struct{}),
@@ -121,9 +129,24 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 	s.mcache.init(cfg.MessageCache/4, cfg.MessageCache)
 	s.ccache.init(0, cfg.MessageCache*2)
 	s.outbox.init()
+	if !cfg.InMemory {
+		jnl, err := s.openJournal(cfg.SyncWrites)
+		if err != nil {
+			_ = db.Close()
+			return nil, core.Errorf(core.EUNAVAILABLE, "%w", err)
+		}
+		s.jnl = jnl
+	}
 	if err := s.load(); err != nil {
+		if s.jnl != nil {
+			_ = s.jnl.f.Close()
+		}
 		_ = db.Close()
 		return nil, err
+	}
+	if s.jnl != nil {
+		s.wg.Add(1)
+		go s.journalLoop()
 	}
 	s.wg.Add(4)
 	go s.fillWriteTxns()
@@ -346,6 +369,11 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 		ch = s.expressCh
 	case classEvent:
 		ch = s.eventCh
+	}
+	if o.class == classExpress {
+		// A normal batch being applied lets it in (startBatch).
+		s.expressWaiting.Add(1)
+		defer s.expressWaiting.Add(-1)
 	}
 	select {
 	case ch <- o:

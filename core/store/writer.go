@@ -182,6 +182,11 @@ type inflight struct {
 	// earlyDone: it answered the batch.
 	early     chan struct{}
 	earlyDone bool
+	// journal (express batches in the journal only) is closed once the
+	// journal has the batch (or failed to write it); effectsRun: the
+	// effects ran then (journal.go).
+	journal    chan struct{}
+	effectsRun bool
 }
 
 // maxInflight bounds the batches being committed at once: while one batch
@@ -192,6 +197,12 @@ type inflight struct {
 // 69 → 59 ms): fewer, larger commits, and an OTP's commit queues in
 // Badger behind fewer of them.
 const maxInflight = 2
+
+// maxExpressInflight is how many batches beyond maxInflight may be in
+// flight for express ops: an OTP's batch that waited for the oldest batch
+// to commit (one more was allowed) took up to 60 ms to reach the journal
+// under bulk load.
+const maxExpressInflight = 4
 
 // maxExpressItems bounds an express op, and the items of an express batch:
 // it is applied while bulk work waits.
@@ -222,18 +233,25 @@ func (s *Store) writeLoop() {
 	var pending []*inflight
 	stopping := false
 	defer close(s.finishCh)
+	if s.jnl != nil {
+		defer close(s.jnl.jobs)
+	}
 	view := newReadView(s)
 	defer view.close()
 	lastItems := 0 // items of the last normal (non-express) batch
+	// leftover are ops a batch took but did not apply, to let an express
+	// op in (startBatch): the next normal batch starts with them.
+	var leftover []*op
 	start := func(ops []*op, items int) {
 		if len(view.chain) >= maxChain {
 			view.arrived(<-view.fresh)
 		}
 		view.refreshIfIdle()
-		f := s.startBatch(ops, items, view.overlays(), view.txn)
+		f, rest := s.startBatch(ops, items, view.overlays(), view.txn)
+		leftover = append(leftover, rest...)
 		pending = append(pending, f)
 		view.started(f)
-		s.finishCh <- f // buffered past maxInflight+1: never blocks
+		s.finishCh <- f // buffered for every batch pending: never blocks
 	}
 	// drain adds what else is queued on ch to ops, up to limit items.
 	drain := func(ch chan *op, ops []*op, items, limit int) ([]*op, int) {
@@ -263,6 +281,11 @@ func (s *Store) writeLoop() {
 				bulk += o.items
 			}
 		}
+		for _, o := range leftover {
+			add(o)
+		}
+		clear(leftover)
+		leftover = leftover[:0]
 		if carry != nil {
 			add(carry)
 			carry = nil
@@ -287,12 +310,12 @@ func (s *Store) writeLoop() {
 		return ops, items
 	}
 	for {
-		if stopping && len(pending) == 0 && carry == nil {
+		if stopping && len(pending) == 0 && carry == nil && len(leftover) == 0 {
 			return
 		}
 		in, events, express := s.writeCh, s.eventCh, s.expressCh
-		if carry != nil {
-			in = nil // it goes first, in order
+		if carry != nil || len(leftover) > 0 {
+			in, events = nil, nil // they go first, in order
 		}
 		// Group commit: after a small batch, the next waits until nothing
 		// is in flight, gathering what arrives meanwhile (one-request-
@@ -305,7 +328,7 @@ func (s *Store) writeLoop() {
 		if stopping {
 			in, events, express = nil, nil, nil
 		}
-		if len(pending) > maxInflight {
+		if len(pending) >= maxInflight+maxExpressInflight {
 			express = nil
 		}
 		// Express first, when it can start.
@@ -317,8 +340,9 @@ func (s *Store) writeLoop() {
 			default:
 			}
 		}
-		// Then a carried bulk op, when a batch can start; then events.
-		if carry != nil && len(pending) < maxInflight {
+		// Then leftover and carried ops, when a batch can start; then
+		// events.
+		if (carry != nil || len(leftover) > 0) && len(pending) < maxInflight {
 			ops, items := gather(nil)
 			lastItems = items
 			start(ops, items)
@@ -361,8 +385,11 @@ func (s *Store) writeLoop() {
 	}
 }
 
-// startBatch applies ops into a new batch and starts committing it.
-func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn) *inflight {
+// startBatch applies ops into a new batch and starts committing it. A
+// normal batch stops between two ops when an express op is waiting (an
+// OTP's accept waited up to 30 ms for the apply of a whole bulk batch
+// under load): it returns the ops it did not apply, for the next batch.
+func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn) (*inflight, []*op) {
 	f := &inflight{ops: ops, items: items, start: time.Now(), done: make(chan struct{})}
 	bufs := s.takeBatchBufs(items * 4)
 	b := &batch{
@@ -377,7 +404,16 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn)
 		reportSeq: s.reportSeq,
 	}
 	f.b = b
-	for _, o := range ops {
+	var rest []*op
+	for i, o := range ops {
+		if i > 0 && o.class != classExpress && s.expressWaiting.Load() > 0 {
+			rest, ops = ops[i:], ops[:i]
+			for _, r := range rest {
+				items -= r.items
+			}
+			f.ops, f.items = ops, items
+			break
+		}
 		o.taken, o.f = time.Now(), f
 		o.logStart, o.effStart = len(b.log), len(b.eff)
 		qs, rs := b.queueSeq, b.reportSeq
@@ -409,10 +445,20 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn)
 	}
 	if ops[0].class == classExpress {
 		f.early = make(chan struct{})
+		s.journalBatch(f)
 	}
 	f.committing = time.Now()
+	if s.holdCommit != nil {
+		if release := s.holdCommit(f); release != nil {
+			go func() {
+				<-release
+				s.commit(f, counters)
+			}()
+			return f, rest
+		}
+	}
 	s.commit(f, counters)
-	return f
+	return f, rest
 }
 
 // finishLoop answers committed batches in order, on its own goroutine: the
@@ -494,6 +540,9 @@ func (s *Store) failBatch(f *inflight) {
 // finisher goroutine (or the writer's, for a failed batch): effects only
 // touch state with its own lock.
 func (s *Store) finishBatch(f *inflight) {
+	if f.journal != nil {
+		<-f.journal // its effects may run there
+	}
 	s.metrics.batchItems.Observe(float64(f.items))
 	s.metrics.commitSeconds.Observe(time.Since(f.start).Seconds())
 	b := f.b
@@ -513,18 +562,22 @@ func (s *Store) finishBatch(f *inflight) {
 			}
 			continue
 		}
-		for _, fn := range b.eff[o.effStart:o.effEnd] {
-			fn()
+		if !f.effectsRun {
+			for _, fn := range b.eff[o.effStart:o.effEnd] {
+				fn()
+			}
 		}
 	}
-	if f.offerSeq > 0 {
-		s.otpOffersDone.Add(1)
-	}
-	if b.wakeQueue {
-		s.sched.wake()
-	}
-	if b.wakeReports {
-		s.outbox.wake()
+	if !f.effectsRun {
+		if f.offerSeq > 0 {
+			s.otpOffersDone.Add(1)
+		}
+		if b.wakeQueue {
+			s.sched.wake()
+		}
+		if b.wakeReports {
+			s.outbox.wake()
+		}
 	}
 	for _, o := range f.ops {
 		close(o.done)
@@ -689,6 +742,9 @@ func (s *Store) commit(f *inflight, counters int) {
 
 // committed runs once every transaction of f has answered.
 func (s *Store) committed(f *inflight) {
+	if f.journal != nil {
+		s.jnl.outstanding.Add(-1)
+	}
 	close(f.done)
 	if f.early != nil {
 		s.finishExpress(f)

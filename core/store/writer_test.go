@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,5 +329,84 @@ func TestExpressAnsweredBeforeEarlierBatches(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// A normal batch lets a waiting express op in between two of its ops: the
+// ops it had taken but not applied go first in the next batch, in order.
+func TestExpressCutsIntoABatch(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	ctx := context.Background()
+	var mu sync.Mutex
+	var order []string
+	note := func(name string) {
+		mu.Lock()
+		order = append(order, name)
+		mu.Unlock()
+	}
+	blockX, inA := make(chan struct{}), make(chan struct{})
+	bulk := func(name string, apply func()) *op {
+		return &op{items: 1, apply: func(b *batch) error {
+			note(name)
+			b.set([]byte("t/"+name), []byte(name))
+			if apply != nil {
+				apply()
+			}
+			return nil
+		}}
+	}
+	var wg sync.WaitGroup
+	run := func(o *op) {
+		wg.Go(func() {
+			if err := s.submit(ctx, o); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// X holds the writer while A, then B, queue up behind it: the next
+	// batch takes both.
+	run(bulk("X", func() { <-blockX }))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := len(order)
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("X was not applied")
+		}
+	}
+	run(bulk("A", func() {
+		close(inA)
+		// Until the express op below is waiting for the writer.
+		deadline := time.Now().Add(5 * time.Second)
+		for s.expressWaiting.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}))
+	time.Sleep(50 * time.Millisecond)
+	run(bulk("B", nil))
+	time.Sleep(50 * time.Millisecond)
+	close(blockX)
+	<-inA
+	run(&op{items: 1, class: classExpress, apply: func(b *batch) error {
+		note("E")
+		b.set([]byte("t/E"), []byte("E"))
+		return nil
+	}})
+	wg.Wait()
+	if got := strings.Join(order, ""); got != "XAEB" {
+		t.Errorf("apply order %s, want XAEB (the express op between A and B)", got)
+	}
+	if err := s.db.View(func(txn *badger.Txn) error {
+		for _, k := range []string{"X", "A", "B", "E"} {
+			if _, err := txn.Get([]byte("t/" + k)); err != nil {
+				return fmt.Errorf("t/%s: %w", k, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 }
