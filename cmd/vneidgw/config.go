@@ -32,6 +32,7 @@ type Config struct {
 	ResendOnDrop bool   `yaml:"resend_on_drop" help:"resend parts in flight when a bind drops (at most its window twice) instead of marking them unknown"`
 	PortedFile   string `yaml:"ported_file" help:"CSV of ported numbers (msisdn,operator) loaded at start"`
 	MemoryLimit  string `yaml:"memory_limit" help:"Go soft memory limit (e.g. 192MiB; 0 = none): the GC works harder before the heap grows past it"`
+	Procs        int    `yaml:"procs" help:"Go processors (GOMAXPROCS); 0 = twice the CPUs available, unless GOMAXPROCS is set: under a CPU-bound bulk an OTP's goroutines then wait less for a turn"`
 	MappedRSS    string `yaml:"mapped_rss_limit" help:"page out the store's memory-mapped files every 200ms once their resident share passes this (e.g. 64MiB; 0 = never): Badger maps its tables and they would count in RSS"`
 	DebugPprof   bool   `yaml:"debug_pprof" help:"serve Go profiles at /debug/pprof/ on http_addr (unauthenticated: loopback only)"`
 	SecretKey    string `yaml:"secret_key" help:"server secret (32+ characters) keying OTP hashes and peppering password hashes; keep it stable (demo: generated under data_dir)"`
@@ -181,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parseBytes(c.MemoryLimit); err != nil {
 		return fmt.Errorf("memory_limit %q: %w", c.MemoryLimit, err)
+	}
+	if c.Procs < 0 || c.Procs > 1024 {
+		return fmt.Errorf("procs %d: want 0 (automatic) to 1024", c.Procs)
 	}
 	if _, err := parseBytes(c.MappedRSS); err != nil {
 		return fmt.Errorf("mapped_rss_limit %q: %w", c.MappedRSS, err)

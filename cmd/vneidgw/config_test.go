@@ -106,6 +106,7 @@ func TestLoadConfigErrorsNameTheSetting(t *testing.T) {
 		{"no secret key", []string{"--config", write("operators: [{name: viettel, binds: [{addr: '127.0.0.1:1'}]}]")}, map[string]string{"VNEIDGW_SECRET_KEY": ""}, "secret_key"},
 		{"short secret key", []string{"--demo"}, map[string]string{"VNEIDGW_SECRET_KEY": "short"}, "secret_key"},
 		{"bad memory limit", []string{"--demo", "--memory-limit", "lots"}, nil, "memory_limit"},
+		{"negative procs", []string{"--demo", "--procs", "-1"}, nil, "procs"},
 		{"otp lifetime over 10m", []string{"--demo", "--otp-lifetime", "11m"}, nil, "otp.lifetime"},
 	}
 	for _, c := range cases {
@@ -198,5 +199,22 @@ func TestSMSCSimCommand(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("smsc-sim did not stop")
+	}
+}
+
+func TestProcs(t *testing.T) {
+	for _, tc := range []struct {
+		configured  int
+		env         string
+		found, want int
+	}{
+		{0, "", 2, 4},  // automatic: twice the CPUs
+		{0, "3", 2, 0}, // GOMAXPROCS chose: leave it
+		{6, "3", 2, 6}, // the setting wins
+		{1, "", 8, 1},
+	} {
+		if got := procs(tc.configured, tc.env, tc.found); got != tc.want {
+			t.Errorf("procs(%d, %q, %d) = %d, want %d", tc.configured, tc.env, tc.found, got, tc.want)
+		}
 	}
 }
