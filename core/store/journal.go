@@ -445,22 +445,11 @@ func (s *Store) journaled(f *inflight, ok bool) {
 	if !ok || f.offerSeq > 0 && s.otpOffersDone.Load() != f.offerSeq-1 {
 		return
 	}
-	b := f.b
 	for _, o := range f.ops {
 		if o.err == nil {
-			for _, fn := range b.eff[o.effStart:o.effEnd] {
-				fn()
-			}
+			f.b.runEffects(o)
 		}
 	}
-	if f.offerSeq > 0 {
-		s.otpOffersDone.Add(1)
-	}
-	if b.wakeQueue {
-		s.sched.wake()
-	}
-	if b.wakeReports {
-		s.outbox.wake()
-	}
+	s.effectsDone(f)
 	f.effectsRun = true
 }

@@ -563,24 +563,35 @@ func (s *Store) finishBatch(f *inflight) {
 			continue
 		}
 		if !f.effectsRun {
-			for _, fn := range b.eff[o.effStart:o.effEnd] {
-				fn()
-			}
+			b.runEffects(o)
 		}
 	}
 	if !f.effectsRun {
-		if f.offerSeq > 0 {
-			s.otpOffersDone.Add(1)
-		}
-		if b.wakeQueue {
-			s.sched.wake()
-		}
-		if b.wakeReports {
-			s.outbox.wake()
-		}
+		s.effectsDone(f)
 	}
 	for _, o := range f.ops {
 		close(o.done)
+	}
+}
+
+// runEffects runs the effects o registered.
+func (b *batch) runEffects(o *op) {
+	for _, fn := range b.eff[o.effStart:o.effEnd] {
+		fn()
+	}
+}
+
+// effectsDone runs once f's effects have: its OTP offers count as done,
+// and the scheduler and the outbox look at what f added.
+func (s *Store) effectsDone(f *inflight) {
+	if f.offerSeq > 0 {
+		s.otpOffersDone.Add(1)
+	}
+	if f.b.wakeQueue {
+		s.sched.wake()
+	}
+	if f.b.wakeReports {
+		s.outbox.wake()
 	}
 }
 
