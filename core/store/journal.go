@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -201,7 +202,11 @@ func journalMarker(epoch, seq uint64) []byte {
 // epoch, seq and off; the I/O goroutine (journalLoop) only writes and
 // syncs, in the order the writer hands it records.
 type journal struct {
-	f     *os.File
+	f *os.File
+	// img is the file's content (journalSize bytes, aligned for direct
+	// I/O), owned by journalLoop: records are copied in and the blocks
+	// they touch written whole.
+	img   []byte
 	epoch uint64
 	seq   uint64
 	off   int64
@@ -246,9 +251,11 @@ func (s *Store) openJournal(use bool) (*journal, error) {
 	if err := writeFileSync(path, content); err != nil {
 		return nil, fmt.Errorf("create express journal: %w", err)
 	}
-	if j.f, err = os.OpenFile(path, os.O_WRONLY, 0); err != nil {
+	if j.f, err = openJournalFile(path); err != nil {
 		return nil, fmt.Errorf("open express journal: %w", err)
 	}
+	j.img = alignedBlock(journalSize)
+	copy(j.img, content)
 	j.off = journalHeaderSize
 	return j, nil
 }
@@ -412,14 +419,13 @@ func (s *Store) journalLoop() {
 		t0 := time.Now()
 		var err error
 		if !j.broken.Load() {
+			lo, hi := int64(journalSize), int64(0)
 			for _, jb := range jobs {
-				if _, err = j.f.WriteAt(jb.data, jb.off); err != nil {
-					break
-				}
+				copy(j.img[jb.off:], jb.data)
+				lo, hi = min(lo, jb.off), max(hi, jb.off+int64(len(jb.data)))
 			}
-			if err == nil {
-				err = fdatasync(j.f)
-			}
+			lo, hi = lo&^(journalBlock-1), min((hi+journalBlock-1)&^(journalBlock-1), journalSize)
+			err = writeJournal(j.f, j.img[lo:hi], lo)
 		} else {
 			err = errors.New("journal broken")
 		}
@@ -452,4 +458,17 @@ func (s *Store) journaled(f *inflight, ok bool) {
 	}
 	s.effectsDone(f)
 	f.effectsRun = true
+}
+
+// journalBlock is the unit of the journal's direct writes.
+const journalBlock = 4096
+
+// alignedBlock returns n zero bytes starting on a journalBlock boundary.
+func alignedBlock(n int) []byte {
+	b := make([]byte, n+journalBlock)
+	off := journalBlock - int(uintptr(unsafe.Pointer(&b[0]))%journalBlock)
+	if off == journalBlock {
+		off = 0
+	}
+	return b[off : off+n : off+n]
 }
