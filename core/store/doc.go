@@ -25,9 +25,9 @@
 //     through a snapshot taken in the background plus the overlays of the
 //     batches committed since, and writes with transactions from a stock
 //     (snapshot.go);
-//   - the express journal (journal.go): an express batch is also appended
-//     to a small file of its own and fdatasync'ed there, and its OTPs are
-//     offered to the scheduler once it is, without waiting for Badger's
+//   - the express journal (journal.go): an express batch is also written
+//     synchronously to a small file of its own, and its OTPs are offered
+//     to the scheduler once it is there, without waiting for Badger's
 //     write queue; batches Badger lacks after a crash are applied from it
 //     at Open;
 //   - the queue scheduler: per (operator, priority) lane an in-memory FIFO of

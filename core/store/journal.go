@@ -16,7 +16,7 @@ import (
 )
 
 // The express journal: an express batch (an OTP's accept) is appended to a
-// small file of its own and fdatasync'ed there while Badger commits it.
+// small file of its own, synchronously, while Badger commits it.
 // Once the journal has it on disk, the batch's OTPs are offered to the
 // scheduler: the SMS leaves after one small sync instead of after Badger's
 // write queue, where an OTP's commit waited behind the bulk's groups (p99
@@ -33,7 +33,7 @@ import (
 // older epoch fail their checksum (which covers the epoch) and end the log.
 //
 // File layout (journalSize bytes, written with zeros when created so that
-// an fdatasync never has to allocate):
+// a synchronous write never has to allocate):
 //
 //	header  (32 bytes): "VGWJRNL1", epoch u64 BE, crc32c of both u32 BE, zeros
 //	records: payload length u32 BE, crc32c(epoch BE || payload) u32 BE, payload

@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		journalSync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "vneidgw", Subsystem: "store", Name: "journal_sync_seconds",
-			Help:    "Time to write and fdatasync express batches (an OTP's accept) to the express journal, after which their SMS may leave.",
+			Help:    "Time to write express batches synchronously (an OTP's accept) to the express journal, after which their SMS may leave.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
 	}
