@@ -245,17 +245,16 @@ func (s *Store) openJournal(use bool) (*journal, error) {
 		return nil, nil
 	}
 	j := &journal{epoch: max(epoch, last) + 1, jobs: make(chan journalJob, 64)}
-	// A fresh file: the header of the new epoch, then zeros.
-	content := encodeJournalHeader(make([]byte, 0, journalSize), j.epoch)
-	content = content[:journalSize]
-	if err := writeFileSync(path, content); err != nil {
+	// A fresh file: the header of the new epoch, then zeros; img is its
+	// content from now on.
+	j.img = alignedBlock(journalSize)
+	encodeJournalHeader(j.img[:0], j.epoch)
+	if err := writeFileSync(path, j.img); err != nil {
 		return nil, fmt.Errorf("create express journal: %w", err)
 	}
 	if j.f, err = openJournalFile(path); err != nil {
 		return nil, fmt.Errorf("open express journal: %w", err)
 	}
-	j.img = alignedBlock(journalSize)
-	copy(j.img, content)
 	j.off = journalHeaderSize
 	return j, nil
 }
