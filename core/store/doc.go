@@ -35,9 +35,6 @@
 //     per-lane backlog counters; a refiller goroutine (refill.go) reads
 //     spilled lanes back from disk outside the scheduler's lock;
 //   - the report outbox's due-time heap;
-//   - Badger's memory: the mapping trimmer (trim.go) pages out its mapped
-//     files past a resident share, and the pool trimmer (allocpool.go) lets
-//     go of the idle table-builder buffers Badger would keep for good;
 //   - the binary record codec (codec.go) and the key layout (keys.go).
 //
 // The activation stores share the database through DB() as separate types:

@@ -19,7 +19,6 @@ type metrics struct {
 	backlog      *prometheus.GaugeVec
 	reports      prometheus.Gauge
 	trims        prometheus.Counter
-	poolFreed    prometheus.Counter
 	journalSync  prometheus.Histogram
 }
 
@@ -51,10 +50,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "vneidgw", Subsystem: "store", Name: "mapped_pageouts_total",
 			Help: "Times the store's mapped files were paged out to keep the file-backed RSS under store trim_above.",
 		}),
-		poolFreed: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "vneidgw", Subsystem: "store", Name: "table_builder_released_bytes_total",
-			Help: "Bytes of Badger's idle table-builder buffers the store let go of (see allocpool.go).",
-		}),
 		journalSync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "vneidgw", Subsystem: "store", Name: "journal_sync_seconds",
 			Help:    "Time to write express batches synchronously (an OTP's accept) to the express journal, after which their SMS may leave.",
@@ -79,7 +74,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims, m.poolFreed, m.journalSync} {
+		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims, m.journalSync} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("store: register metrics: %w", err)
 			}

@@ -157,12 +157,6 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		s.wg.Add(1)
 		go s.every(s.cfg.GCInterval, s.gcOnce)
 	}
-	if pool := badgerAllocPool(db); pool != nil {
-		s.wg.Add(1)
-		go s.every(poolTrimInterval, func() { s.metrics.poolFreed.Add(float64(trimAllocPool(pool))) })
-	} else {
-		s.log.Warn().Msg("store: Badger's table-builder pool not found; its idle buffers stay in memory")
-	}
 	if dir, err := filepath.Abs(cfg.Dir); err == nil && !cfg.InMemory && cfg.TrimInterval > 0 && trimSupported {
 		s.trimDir = dir // as /proc/self/maps names the files
 		s.wg.Add(1)
