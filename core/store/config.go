@@ -20,9 +20,9 @@ type Config struct {
 	// Without it an accepted message can be lost in a power cut.
 	SyncWrites bool
 	// MemoryBudget is the memory Badger may use for memtables and caches,
-	// in bytes (default 64 MiB): a quarter goes to each memtable (clamped to
-	// 16–32 MiB), a quarter to the block cache (≤ 32 MiB), an eighth to the
-	// index cache.
+	// in bytes (default 64 MiB): an eighth to each of the two memtables
+	// (clamped to 8–32 MiB), a quarter to the block cache (4–16 MiB), an
+	// eighth to the index cache (2–16 MiB).
 	MemoryBudget int64
 	// LaneCap bounds the in-memory FIFO of each OTP and notice lane
 	// (default 256); ApprovalLaneCap that of approval lanes (default 2048).
