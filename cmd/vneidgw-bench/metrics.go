@@ -108,6 +108,30 @@ func percentile(sorted []float64, q float64) float64 {
 	return sorted[max(i, 0)]
 }
 
+// scrapeCounter reads the counter name{label=value} from the child's
+// /metrics (0 if absent).
+func scrapeCounter(hc *fasthttp.HostClient, name, label, value string) float64 {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + hc.Addr + "/metrics")
+	if err := hc.Do(req, resp); err != nil {
+		return 0
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(resp.Body()))
+	if err != nil {
+		return 0
+	}
+	var v float64
+	for _, m := range mfs[name].GetMetric() {
+		if hasLabel(m, label, value) {
+			v += m.GetCounter().GetValue()
+		}
+	}
+	return v
+}
+
 func hasLabel(m *dto.Metric, name, value string) bool {
 	for _, l := range m.GetLabel() {
 		if l.GetName() == name {
@@ -121,6 +145,8 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 type commitHists struct {
 	dur, items, event, bulk, express histogram
 	expressPhases                    [len(writePhases)]histogram
+	// cacheHits, cacheMisses: the writer's message-record lookups.
+	cacheHits, cacheMisses float64
 }
 
 // writePhases are the phase labels of vneidgw_store_write_phase_seconds.
@@ -133,6 +159,8 @@ func scrapeCommits(hc *fasthttp.HostClient) commitHists {
 	bk, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "bulk")
 	ex, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "express")
 	h := commitHists{dur: d, items: n, event: ev, bulk: bk, express: ex}
+	h.cacheHits = scrapeCounter(hc, "vneidgw_store_message_cache_lookups_total", "result", "hit")
+	h.cacheMisses = scrapeCounter(hc, "vneidgw_store_message_cache_lookups_total", "result", "miss")
 	for i, ph := range writePhases {
 		h.expressPhases[i], _ = scrapeHistogram(hc, "vneidgw_store_write_phase_seconds", "express/"+ph)
 	}
@@ -148,6 +176,7 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 	r.commits = d.total
 	r.commitP50, r.commitP99 = d.quantile(0.5), d.quantile(0.99)
 	r.batchP50 = n.quantile(0.5)
+	r.cacheHits, r.cacheMisses = after.cacheHits-before.cacheHits, after.cacheMisses-before.cacheMisses
 	if after.event.counts != nil && before.event.counts != nil {
 		ev, bk := after.event.sub(before.event), after.bulk.sub(before.bulk)
 		r.eventP50, r.eventP99 = ev.quantile(0.5), ev.quantile(0.99)

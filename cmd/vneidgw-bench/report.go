@@ -36,6 +36,10 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 			fmt.Fprintf(w, "   store group commits             %10d  (%.0f/s; items per commit p50 %.0f; commit p50/p99 %s / %s)\n",
 				p.commits, rate(int(p.commits), p.partsDur), p.batchP50, ms(p.commitP50), ms(p.commitP99))
 		}
+		if n := p.cacheHits + p.cacheMisses; n > 0 {
+			fmt.Fprintf(w, "   store message cache hits         %6.1f%%  (%.0f of %.0f record lookups for events; a miss reads Badger)\n",
+				100*p.cacheHits/n, p.cacheHits, n)
+		}
 		if p.eventP99 > 0 {
 			fmt.Fprintf(w, "   store write p50/p99 events %s / %s, accepts %s / %s  (request → on disk, writer queue included)\n",
 				ms(p.eventP50), ms(p.eventP99), ms(p.bulkP50), ms(p.bulkP99))

@@ -50,30 +50,31 @@ const acceptToSubmit = "vneidgw_gateway_accept_to_submit_seconds"
 
 // phaseResult is what one phase measured.
 type phaseResult struct {
-	name                 string
-	messages, parts      int
-	acceptDur, partsDur  time.Duration
-	dlrDur               time.Duration
-	partsInAccept        uint64 // parts at the SMSC when the last accept was answered
-	written              int64  // gateway bytes written to storage during the phase
-	httpP50, httpP99     float64
-	a2sP50, a2sP99       float64
-	probeP99, probeP50   float64
-	probes               int
-	probeKind            string
-	probeAnswerP99       float64
-	cpu                  time.Duration // gateway process CPU time during the phase
-	sysCPU               time.Duration // of which in the kernel (system time)
-	selfCPU              time.Duration // this process's CPU time (simulator + load tool) during the phase
-	otpQueueP99          float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
-	commits              uint64        // the store's group commits during the phase
-	commitP50, commitP99 float64
-	batchP50             float64 // items per group commit
-	eventP50, eventP99   float64 // store write request → answer, message events
-	bulkP50, bulkP99     float64 // the same, accepts
-	expressP50           float64 // the same, OTP accepts (express class)
-	expressP99           float64
-	expressPhaseP99      [len(writePhases)]float64 // the same, by phase (queue, apply, commit, finish)
+	name                   string
+	messages, parts        int
+	acceptDur, partsDur    time.Duration
+	dlrDur                 time.Duration
+	partsInAccept          uint64 // parts at the SMSC when the last accept was answered
+	written                int64  // gateway bytes written to storage during the phase
+	httpP50, httpP99       float64
+	a2sP50, a2sP99         float64
+	probeP99, probeP50     float64
+	probes                 int
+	probeKind              string
+	probeAnswerP99         float64
+	cpu                    time.Duration // gateway process CPU time during the phase
+	sysCPU                 time.Duration // of which in the kernel (system time)
+	selfCPU                time.Duration // this process's CPU time (simulator + load tool) during the phase
+	otpQueueP99            float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
+	commits                uint64        // the store's group commits during the phase
+	commitP50, commitP99   float64
+	batchP50               float64 // items per group commit
+	cacheHits, cacheMisses float64 // the writer's message-record lookups for events
+	eventP50, eventP99     float64 // store write request → answer, message events
+	bulkP50, bulkP99       float64 // the same, accepts
+	expressP50             float64 // the same, OTP accepts (express class)
+	expressP99             float64
+	expressPhaseP99        [len(writePhases)]float64 // the same, by phase (queue, apply, commit, finish)
 }
 
 func run(ctx context.Context, o options) error {

@@ -180,7 +180,11 @@ func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Me
 		m.QueueSeq = b.queueSeq
 		v := encodeMessage(make([]byte, 0, 96+len(m.Text)+len(m.CallbackURL)), m, true)
 		b.set(mkey, v)
-		b.cacheUpd = append(b.cacheUpd, cacheUpdate{c: &s.mcache, k: m.ID, v: v, seg: segAccepted})
+		if b.keepsInMemory(m) {
+			// Its events come while it is still cached; a message that
+			// goes to disk is cached when the refiller reads it back.
+			b.cacheUpd = append(b.cacheUpd, cacheUpdate{c: &s.mcache, k: m.ID, v: v, seg: segAccepted})
+		}
 		b.set(queueKey(m.Operator, m.Priority, m.QueueSeq), []byte(m.ID))
 		b.set(phoneKey(m.To, m.CreatedAt, m.ID), nil)
 		if akey != nil {
@@ -322,4 +326,24 @@ func (s *Store) MessagesByPhone(ctx context.Context, phone, cursor string, limit
 		return nil, "", core.Errorf(core.EINTERNAL, "list messages: %w", err)
 	}
 	return out, next, nil
+}
+
+// keepsInMemory guesses whether the scheduler will keep m in its lane's
+// memory FIFO when this batch offers it (rather than leave it on disk): the
+// lane's room now, less what this batch offers it before m. Only the
+// message cache uses it.
+func (b *batch) keepsInMemory(m *core.Message) bool {
+	if !b.s.mcache.enabled() {
+		return false
+	}
+	k := laneKey{m.Operator, m.Priority}
+	if b.laneRoom == nil {
+		b.laneRoom = make(map[laneKey]int)
+	}
+	r, ok := b.laneRoom[k]
+	if !ok {
+		r = b.s.sched.room(m.Operator, m.Priority)
+	}
+	b.laneRoom[k] = max(r-1, 0)
+	return r > 0
 }

@@ -217,7 +217,7 @@ func TestReportsWanted(t *testing.T) {
 
 func TestKVCacheBound(t *testing.T) {
 	var c kvCache
-	c.init(2, 3)
+	c.init(2, 1, 3)
 	for i := 0; i < 10; i++ {
 		c.put(fmt.Sprint("a", i), []byte{1}, 0, segAccepted)
 		c.put(fmt.Sprint("b", i), []byte{1}, 0, segActive)

@@ -50,7 +50,8 @@ type Config struct {
 	PendingDLRTTL time.Duration
 	// MessageCache bounds the records of messages not yet final that the
 	// writer keeps in memory for the events that follow (default 4096, plus
-	// a quarter as many just accepted; negative disables it).
+	// four times as many just accepted into a lane's memory and four times
+	// as many read back from disk by the refiller; negative disables it).
 	MessageCache int
 	// ReportsWanted: a final message writes a report to the outbox. When
 	// false (no webhook is configured), only messages with a CallbackURL

@@ -20,6 +20,9 @@ type metrics struct {
 	reports      prometheus.Gauge
 	trims        prometheus.Counter
 	journalSync  prometheus.Histogram
+	// cacheHits and cacheMisses count the writer's message-record lookups
+	// (record.go): a miss reads the record from Badger.
+	cacheHits, cacheMisses prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -67,6 +70,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"commit (until Badger has it on disk), finish (until it is answered: earlier batches and effects first).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	}, []string{"class", "phase"})
+	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "vneidgw", Subsystem: "store", Name: "message_cache_lookups_total",
+		Help: "Message records the writer looked up for an event, by result: hit (in its cache) or miss (read from the database).",
+	}, []string{"result"})
+	m.cacheHits, m.cacheMisses = lookups.WithLabelValues("hit"), lookups.WithLabelValues("miss")
 	for c, name := range []string{"bulk", "event", "express"} {
 		m.writeSeconds[c] = writes.WithLabelValues(name)
 		for p, phase := range []string{"queue", "apply", "commit", "finish"} {
@@ -74,7 +82,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims, m.journalSync} {
+		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims, m.journalSync, lookups} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("store: register metrics: %w", err)
 			}

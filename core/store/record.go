@@ -45,16 +45,20 @@ type msgRec struct {
 // (reads then fall back to the overlays still committing and the disk, as
 // before).
 //
-// Two FIFO segments bound each cache by count: accepted messages (filled
-// by Accept; a bulk upload floods only this one) and active entries.
+// Three FIFO segments bound each cache by count: accepted messages (filled
+// by Accept with the messages a lane keeps in memory; those that go to
+// disk are not cached then), messages the refiller read back from disk
+// (refill_cache.go) and active entries (touched by an event). An entry
+// moves up, never down.
 type kvCache struct {
 	vals map[string]cacheVal
-	segs [2]idRing
+	segs [3]idRing
 }
 
 const (
 	segAccepted = 0
-	segActive   = 1
+	segRefilled = 1
+	segActive   = 2
 )
 
 type cacheVal struct {
@@ -70,15 +74,19 @@ type idRing struct {
 	next int
 }
 
-func (c *kvCache) init(accepted, active int) {
+func (c *kvCache) init(accepted, refilled, active int) {
 	if active <= 0 {
 		*c = kvCache{}
 		return
 	}
 	c.vals = make(map[string]cacheVal)
 	c.segs[segAccepted] = idRing{ids: make([]string, max(accepted, 1))}
+	c.segs[segRefilled] = idRing{ids: make([]string, max(refilled, 1))}
 	c.segs[segActive] = idRing{ids: make([]string, active)}
 }
+
+// enabled says the cache keeps anything.
+func (c *kvCache) enabled() bool { return c.vals != nil }
 
 func (c *kvCache) get(k string) (cacheVal, bool) {
 	if c.vals == nil {
@@ -273,7 +281,10 @@ func (b *batch) loadMessage(id string) (*msgRec, error) {
 	}
 	e, cached := b.s.mcache.get(id)
 	v := e.v
-	if !cached {
+	if cached {
+		b.s.metrics.cacheHits.Inc()
+	} else {
+		b.s.metrics.cacheMisses.Inc()
 		var ok bool
 		var err error
 		v, ok, err = b.get(messageKey(id))

@@ -108,6 +108,14 @@ func (q *scheduler) mergeRefill(l *lane, msgs []*core.Message, last uint64, exha
 // message are skipped, and logged); exhausted is true if the lane has no
 // more keys.
 func (s *Store) scanLane(k laneKey, from uint64, room int) (msgs []*core.Message, last uint64, exhausted bool, err error) {
+	// Read before the snapshot is taken: every batch up to visible is in
+	// it (refill_cache.go).
+	visible := s.visibleStamp.Load()
+	var recs []refilled
+	if s.mcache.enabled() {
+		recs = make([]refilled, 0, room)
+		defer func() { s.refilled.hand(recs) }()
+	}
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
 	if s.scanHook != nil {
@@ -141,18 +149,22 @@ func (s *Store) scanLane(k laneKey, from uint64, room int) (msgs []*core.Message
 		if err != nil {
 			return msgs, last, false, err
 		}
+		// One copy, shared by the decoded strings and the cache.
+		raw, err := mi.ValueCopy(nil)
 		var m *core.Message
-		if err := mi.Value(func(v []byte) error {
-			var derr error
-			m, _, derr = decodeMessage(v)
-			return derr
-		}); err != nil {
+		if err == nil {
+			m, _, err = decodeMessageShared(raw)
+		}
+		if err != nil {
 			s.log.Error().Err(err).Str("message_id", string(id)).Msg("store: undecodable queued message skipped")
 			last = seq
 			continue
 		}
 		m.QueueSeq = seq
 		msgs = append(msgs, m)
+		if recs != nil {
+			recs = append(recs, refilled{id: m.ID, raw: raw, visible: visible})
+		}
 		last = seq
 	}
 	return msgs, last, true, nil

@@ -164,6 +164,24 @@ func (q *scheduler) offer(m *core.Message) {
 	q.mu.Unlock()
 }
 
+// room returns how many more messages lane (op, prio) would keep in
+// memory if offered now (0 once it is spilled to disk).
+func (q *scheduler) room(op string, prio core.Priority) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.lanes[laneKey{op, prio}]
+	switch {
+	case l == nil:
+		if prio == core.PriorityApproval {
+			return q.s.cfg.ApprovalLaneCap
+		}
+		return q.s.cfg.LaneCap
+	case l.spilled:
+		return 0
+	}
+	return max(l.cap-l.len(), 0)
+}
+
 // removed is the post-commit effect of deleting a queue key while the
 // message may still be waiting (e.g. it expired before being leased).
 func (q *scheduler) removed(op string, prio core.Priority, seq uint64) {

@@ -74,6 +74,14 @@ type Store struct {
 	// correlation values (record.go).
 	mcache kvCache
 	ccache kvCache
+	// refilled hands the records the refiller reads to mcache, and
+	// stamps the writer's message writes (refill_cache.go).
+	refilled refillCache
+	// batchStamp numbers the writer's batches (writer-owned);
+	// visibleStamp is the last one answered by Badger with every one
+	// before it (set by the finisher, in order).
+	batchStamp   uint64
+	visibleStamp atomic.Uint64
 
 	// freeBufs are cleared batch buffers for reuse (writer.go).
 	freeBufs []*batchBufs
@@ -126,8 +134,9 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 	}
 	s.sched.init(s)
 	s.pending.init(cfg.Now)
-	s.mcache.init(cfg.MessageCache/4, cfg.MessageCache)
-	s.ccache.init(0, cfg.MessageCache*2)
+	s.mcache.init(cfg.MessageCache*4, cfg.MessageCache*4, cfg.MessageCache)
+	s.ccache.init(0, 0, cfg.MessageCache*2)
+	s.refilled.init()
 	s.outbox.init()
 	if !cfg.InMemory {
 		jnl, err := s.openJournal(cfg.SyncWrites)

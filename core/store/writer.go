@@ -80,6 +80,11 @@ type batch struct {
 	prev []*batch
 
 	queueSeq, reportSeq uint64
+	// stamp numbers the batch (Store.batchStamp; refill_cache.go).
+	stamp uint64
+	// laneRoom is, per lane, the room its memory FIFO will have left
+	// after this batch's offers so far (keepsInMemory).
+	laneRoom map[laneKey]int
 	// unknownTouched lists, per phone, u/ keys written in this batch (so
 	// the phone scan can merge overlay and snapshot).
 	unknownTouched map[string][]string
@@ -130,6 +135,7 @@ func (b *batch) get(key []byte) ([]byte, bool, error) {
 
 func (b *batch) put(key []byte, e ovEntry) {
 	k := string(key)
+	b.s.refilled.stampMessage(k, b.stamp)
 	prev, had := b.ov[k]
 	b.ov[k] = e
 	b.log = append(b.log, logEntry{key: k, bkey: key, ov: e, prev: prev, hadPrev: had})
@@ -175,6 +181,8 @@ type inflight struct {
 	finished bool
 	// committing: the batch went to Badger; answered: Badger answered.
 	committing, answered time.Time
+	// stamp is the batch's number (Store.batchStamp).
+	stamp uint64
 	// offerSeq > 0: the batch offers OTPs to the scheduler, the
 	// offerSeq'th batch to do so (finishExpress).
 	offerSeq uint64
@@ -390,7 +398,11 @@ func (s *Store) writeLoop() {
 // OTP's accept waited up to 30 ms for the apply of a whole bulk batch
 // under load): it returns the ops it did not apply, for the next batch.
 func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn) (*inflight, []*op) {
-	f := &inflight{ops: ops, items: items, start: time.Now(), done: make(chan struct{})}
+	s.batchStamp++
+	f := &inflight{ops: ops, items: items, start: time.Now(), done: make(chan struct{}), stamp: s.batchStamp}
+	if s.mcache.enabled() {
+		s.refilled.drainInto(&s.mcache)
+	}
 	bufs := s.takeBatchBufs(items * 4)
 	b := &batch{
 		s:         s,
@@ -402,6 +414,7 @@ func (s *Store) startBatch(ops []*op, items int, prev []*batch, rtx *badger.Txn)
 		now:       s.now(),
 		queueSeq:  s.queueSeq,
 		reportSeq: s.reportSeq,
+		stamp:     f.stamp,
 	}
 	f.b = b
 	var rest []*op
@@ -468,6 +481,7 @@ func (s *Store) finishLoop() {
 	defer s.wg.Done()
 	for f := range s.finishCh {
 		<-f.done
+		s.visibleStamp.Store(f.stamp)
 		if f.early != nil {
 			<-f.early
 			if f.earlyDone {
@@ -532,6 +546,7 @@ func (s *Store) failBatch(f *inflight) {
 	s.log.Error().Err(firstErr).Int("ops", len(f.ops)).Msg("store: commit failed")
 	s.mcache.reset()
 	s.ccache.reset()
+	s.refilled.drop()
 	s.finishBatch(f)
 }
 
