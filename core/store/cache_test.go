@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"vneidgw/core"
 )
@@ -250,4 +251,28 @@ func TestRecordCachesReusedSMSCID(t *testing.T) {
 		t.Fatalf("b %s", m.Status)
 	}
 	checkCaches(t, s)
+}
+
+// TestKVCacheKeysOwnTheirBytes: a key that points into a record (a decoded
+// message's ID) is copied, so the rings and the map, which keep keys after
+// their values change or leave, hold no record alive.
+func TestKVCacheKeysOwnTheirBytes(t *testing.T) {
+	var c kvCache
+	c.init(2, 2, 2)
+	rec := []byte("msg-0001 and the rest of a large record")
+	k := unsafe.String(&rec[0], 8)
+	c.put(k, []byte{1}, 0, segAccepted)
+	c.put(k, []byte{2}, 0, segActive)
+	for seg := range c.segs {
+		for _, id := range c.segs[seg].ids {
+			if id != "" && unsafe.StringData(id) == &rec[0] {
+				t.Fatalf("segment %d keeps the record's bytes", seg)
+			}
+		}
+	}
+	for id := range c.vals {
+		if unsafe.StringData(id) == &rec[0] {
+			t.Fatal("the map keeps the record's bytes")
+		}
+	}
 }

@@ -105,6 +105,10 @@ func (c *kvCache) put(k string, v []byte, at int64, seg uint8) {
 		c.vals[k] = cacheVal{v: v, at: at, seg: e.seg}
 		return
 	}
+	// A key may point into a record (a decoded message's ID); the rings
+	// keep keys after their entries left, and the map keeps a key while
+	// its value changes: a copy of its own holds no record alive.
+	k = strings.Clone(k)
 	r := &c.segs[seg]
 	if old := r.ids[r.next]; old != "" {
 		if e, ok := c.vals[old]; ok && e.seg == seg {

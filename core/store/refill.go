@@ -163,7 +163,9 @@ func (s *Store) scanLane(k laneKey, from uint64, room int) (msgs []*core.Message
 		m.QueueSeq = seq
 		msgs = append(msgs, m)
 		if recs != nil {
-			recs = append(recs, refilled{id: m.ID, raw: raw, visible: visible})
+			// Its own small string: the cache's rings keep keys after
+			// their entries leave, and m.ID points into raw.
+			recs = append(recs, refilled{id: string(id), raw: raw, visible: visible})
 		}
 		last = seq
 	}

@@ -212,6 +212,10 @@ const maxInflight = 2
 // under bulk load.
 const maxExpressInflight = 4
 
+// maxEventInflight is how many batches of events only may be in flight
+// beyond maxInflight.
+const maxEventInflight = 2
+
 // maxExpressItems bounds an express op, and the items of an express batch:
 // it is applied while bulk work waits.
 const maxExpressItems = 16
@@ -279,7 +283,7 @@ func (s *Store) writeLoop() {
 	var carry *op
 	// gather builds a normal batch from first (if any), the queued events
 	// and then bulk work.
-	gather := func(first *op) ([]*op, int) {
+	gather := func(first *op, withBulk bool) ([]*op, int) {
 		var ops []*op
 		items, bulk := 0, 0
 		add := func(o *op) {
@@ -303,7 +307,7 @@ func (s *Store) writeLoop() {
 		}
 		ops, items = drain(s.eventCh, ops, items, min(s.cfg.MaxBatch, maxEventItems))
 	bulkOps:
-		for items < s.cfg.MaxBatch && bulk < maxBulkItems {
+		for withBulk && items < s.cfg.MaxBatch && bulk < maxBulkItems {
 			select {
 			case o := <-s.writeCh:
 				if bulk > 0 && bulk+o.items > maxBulkItems {
@@ -330,8 +334,16 @@ func (s *Store) writeLoop() {
 		// per-message load made 40% more, smaller commits otherwise, and
 		// spent 20% more CPU per message); large batches overlap up to
 		// maxInflight.
+		eventsOnly := false
 		if len(pending) >= maxInflight || len(pending) > 0 && lastItems < smallBatch {
-			in, events = nil, nil
+			in = nil
+			// Events free the gateway's unsettled slots once on disk:
+			// beyond maxInflight, a batch of events only may still start.
+			if lastItems < smallBatch || len(pending) >= maxInflight+maxEventInflight || carry != nil || len(leftover) > 0 {
+				events = nil
+			} else {
+				eventsOnly = true
+			}
 		}
 		if stopping {
 			in, events, express = nil, nil, nil
@@ -351,7 +363,7 @@ func (s *Store) writeLoop() {
 		// Then leftover and carried ops, when a batch can start; then
 		// events.
 		if (carry != nil || len(leftover) > 0) && len(pending) < maxInflight {
-			ops, items := gather(nil)
+			ops, items := gather(nil, true)
 			lastItems = items
 			start(ops, items)
 			continue
@@ -359,8 +371,10 @@ func (s *Store) writeLoop() {
 		if events != nil {
 			select {
 			case first := <-events:
-				ops, items := gather(first)
-				lastItems = items
+				ops, items := gather(first, !eventsOnly)
+				if !eventsOnly {
+					lastItems = items
+				}
 				start(ops, items)
 				continue
 			default:
@@ -370,11 +384,13 @@ func (s *Store) writeLoop() {
 		case first := <-express:
 			start(drain(express, []*op{first}, first.items, maxExpressItems))
 		case first := <-events:
-			ops, items := gather(first)
-			lastItems = items
+			ops, items := gather(first, !eventsOnly)
+			if !eventsOnly {
+				lastItems = items
+			}
 			start(ops, items)
 		case first := <-in:
-			ops, items := gather(first)
+			ops, items := gather(first, true)
 			lastItems = items
 			start(ops, items)
 		case f := <-s.finished:

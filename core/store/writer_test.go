@@ -410,3 +410,65 @@ func TestExpressCutsIntoABatch(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestEventsStartWhileBulkCommits: with maxInflight bulk batches still
+// committing, queued events start a batch of their own (they free the
+// gateway's unsettled slots once on disk), without the bulk op queued
+// behind them.
+func TestEventsStartWhileBulkCommits(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release) // before Close, on failure too
+	held := make(chan struct{}, maxInflight)
+	s.holdCommit = func(f *inflight) <-chan struct{} {
+		if f.ops[0].class == classBulk && len(held) < maxInflight {
+			held <- struct{}{}
+			return hold
+		}
+		return nil
+	}
+	applied := make(chan string, 8)
+	mk := func(name string, class opClass) *op {
+		return &op{items: smallBatch, class: class, apply: func(b *batch) error {
+			applied <- name
+			return nil
+		}}
+	}
+	var done []<-chan error
+	for i := range maxInflight {
+		ch := make(chan error, 1)
+		o := mk(fmt.Sprint("bulk", i), classBulk)
+		go func() { ch <- s.submit(context.Background(), o) }()
+		done = append(done, ch)
+		if got := <-applied; got != fmt.Sprint("bulk", i) {
+			t.Fatalf("applied %s", got)
+		}
+	}
+	for range maxInflight {
+		<-held
+	}
+	done = append(done, queuedOp(t, s, mk("bulk-queued", classBulk)))
+	ev := make(chan error, 1)
+	go func() { ev <- s.submit(context.Background(), mk("event", classEvent)) }()
+	select {
+	case got := <-applied:
+		if got != "event" {
+			t.Fatalf("applied %s while %d bulk batches commit, want the event", got, maxInflight)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("the event waited for %d bulk batches to commit", maxInflight)
+	}
+	select {
+	case got := <-applied:
+		t.Fatalf("applied %s beyond maxInflight", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	for _, ch := range append(done, ev) {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
