@@ -94,7 +94,7 @@ func DefaultConfig() Config {
 		HTTPAddr:     "127.0.0.1:8080",
 		DataDir:      "./data",
 		LogLevel:     "info",
-		MemoryLimit:  "192MiB",
+		MemoryLimit:  "176MiB",
 		MappedRSS:    "64MiB",
 		SyncWrites:   true,
 		ResendOnDrop: true,
