@@ -33,7 +33,9 @@
 //   - the queue scheduler: per (operator, priority) lane an in-memory FIFO of
 //     bounded length plus a disk cursor, a delay heap for retries and
 //     per-lane backlog counters; a refiller goroutine (refill.go) reads
-//     spilled lanes back from disk outside the scheduler's lock;
+//     spilled lanes back from disk outside the scheduler's lock and hands
+//     the records it read to the writer's message cache, which takes those
+//     no later batch wrote (refill_cache.go), so their events need no read;
 //   - the report outbox's due-time heap;
 //   - the binary record codec (codec.go) and the key layout (keys.go).
 //
