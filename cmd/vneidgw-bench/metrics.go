@@ -20,21 +20,35 @@ type histogram struct {
 	total  uint64
 }
 
-// scrapeHistogram reads name from the child's /metrics, summing the series
-// whose "kind" label is kind ("" = all).
-func scrapeHistogram(hc *fasthttp.HostClient, name, kind string) (histogram, error) {
+// metricFamilies is one scrape of the child's /metrics.
+type metricFamilies map[string]*dto.MetricFamily
+
+// scrapeMetrics reads the child's /metrics once.
+func scrapeMetrics(hc *fasthttp.HostClient) (metricFamilies, error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI("http://" + hc.Addr + "/metrics")
 	if err := hc.Do(req, resp); err != nil {
-		return histogram{}, err
+		return nil, err
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(resp.Body()))
+	return p.TextToMetricFamilies(bytes.NewReader(resp.Body()))
+}
+
+// scrapeHistogram reads name from the child's /metrics, summing the series
+// whose "kind" label is kind ("" = all).
+func scrapeHistogram(hc *fasthttp.HostClient, name, kind string) (histogram, error) {
+	mfs, err := scrapeMetrics(hc)
 	if err != nil {
 		return histogram{}, err
 	}
+	return mfs.histogram(name, kind)
+}
+
+// histogram sums the series of histogram name whose "kind" label is kind
+// ("" = all; "class/phase" selects by those two labels).
+func (mfs metricFamilies) histogram(name, kind string) (histogram, error) {
 	mf, ok := mfs[name]
 	if !ok || mf.GetType() != dto.MetricType_HISTOGRAM {
 		return histogram{}, fmt.Errorf("metric %s not found", name)
@@ -108,21 +122,9 @@ func percentile(sorted []float64, q float64) float64 {
 	return sorted[max(i, 0)]
 }
 
-// scrapeCounter reads the counter name{label=value} from the child's
-// /metrics (0 if absent).
-func scrapeCounter(hc *fasthttp.HostClient, name, label, value string) float64 {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + hc.Addr + "/metrics")
-	if err := hc.Do(req, resp); err != nil {
-		return 0
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(resp.Body()))
-	if err != nil {
-		return 0
-	}
+// counter sums the series of counter name whose label is value (0 if
+// absent).
+func (mfs metricFamilies) counter(name, label, value string) float64 {
 	var v float64
 	for _, m := range mfs[name].GetMetric() {
 		if hasLabel(m, label, value) {
@@ -152,17 +154,19 @@ type commitHists struct {
 // writePhases are the phase labels of vneidgw_store_write_phase_seconds.
 var writePhases = [...]string{"queue", "apply", "commit", "finish"}
 
+// scrapeCommits reads them from one scrape (zero values if it fails).
 func scrapeCommits(hc *fasthttp.HostClient) commitHists {
-	d, _ := scrapeHistogram(hc, "vneidgw_store_commit_duration_seconds", "")
-	n, _ := scrapeHistogram(hc, "vneidgw_store_commit_batch_items", "")
-	ev, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "event")
-	bk, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "bulk")
-	ex, _ := scrapeHistogram(hc, "vneidgw_store_write_duration_seconds", "express")
+	mfs, _ := scrapeMetrics(hc)
+	d, _ := mfs.histogram("vneidgw_store_commit_duration_seconds", "")
+	n, _ := mfs.histogram("vneidgw_store_commit_batch_items", "")
+	ev, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "event")
+	bk, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "bulk")
+	ex, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "express")
 	h := commitHists{dur: d, items: n, event: ev, bulk: bk, express: ex}
-	h.cacheHits = scrapeCounter(hc, "vneidgw_store_message_cache_lookups_total", "result", "hit")
-	h.cacheMisses = scrapeCounter(hc, "vneidgw_store_message_cache_lookups_total", "result", "miss")
+	h.cacheHits = mfs.counter("vneidgw_store_message_cache_lookups_total", "result", "hit")
+	h.cacheMisses = mfs.counter("vneidgw_store_message_cache_lookups_total", "result", "miss")
 	for i, ph := range writePhases {
-		h.expressPhases[i], _ = scrapeHistogram(hc, "vneidgw_store_write_phase_seconds", "express/"+ph)
+		h.expressPhases[i], _ = mfs.histogram("vneidgw_store_write_phase_seconds", "express/"+ph)
 	}
 	return h
 }

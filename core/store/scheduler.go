@@ -119,14 +119,18 @@ func (q *scheduler) lane(op string, prio core.Priority) *lane {
 	k := laneKey{op, prio}
 	l := q.lanes[k]
 	if l == nil {
-		c := q.s.cfg.LaneCap
-		if prio == core.PriorityApproval {
-			c = q.s.cfg.ApprovalLaneCap
-		}
-		l = &lane{laneKey: k, cap: c, gauge: q.s.metrics.backlog.WithLabelValues(op, priorityName(prio))}
+		l = &lane{laneKey: k, cap: q.laneCap(prio), gauge: q.s.metrics.backlog.WithLabelValues(op, priorityName(prio))}
 		q.lanes[k] = l
 	}
 	return l
+}
+
+// laneCap is the length bound of a lane's memory FIFO.
+func (q *scheduler) laneCap(prio core.Priority) int {
+	if prio == core.PriorityApproval {
+		return q.s.cfg.ApprovalLaneCap
+	}
+	return q.s.cfg.LaneCap
 }
 
 // wake wakes every blocked Next.
@@ -172,10 +176,7 @@ func (q *scheduler) room(op string, prio core.Priority) int {
 	l := q.lanes[laneKey{op, prio}]
 	switch {
 	case l == nil:
-		if prio == core.PriorityApproval {
-			return q.s.cfg.ApprovalLaneCap
-		}
-		return q.s.cfg.LaneCap
+		return q.laneCap(prio)
 	case l.spilled:
 		return 0
 	}

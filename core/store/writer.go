@@ -339,10 +339,10 @@ func (s *Store) writeLoop() {
 			in = nil
 			// Events free the gateway's unsettled slots once on disk:
 			// beyond maxInflight, a batch of events only may still start.
-			if lastItems < smallBatch || len(pending) >= maxInflight+maxEventInflight || carry != nil || len(leftover) > 0 {
+			if lastItems < smallBatch || len(pending) >= maxInflight+maxEventInflight {
 				events = nil
 			} else {
-				eventsOnly = true
+				eventsOnly = events != nil // nil: carried ops go first
 			}
 		}
 		if stopping {
