@@ -163,6 +163,13 @@ func (c *Config) badgerOptions(log zerolog.Logger) badger.Options {
 		WithBlockCacheSize(clamp(c.MemoryBudget/4, 4<<20, 16<<20)).
 		WithIndexCacheSize(clamp(c.MemoryBudget/8, 2<<20, 16<<20)).
 		WithNumVersionsToKeep(1).
+		// Every approval looks up keys that do not exist yet (its
+		// application, account and phone), each through every L0 table:
+		// at Badger's 1% false positives a fifth of those lookups went on
+		// to seek a table. At 0.1% the bulk bench spent 7% less gateway
+		// CPU per approval (3 paired runs, gateway/simulator CPU ratio
+		// 5.87 -> 5.43); 0.01% was no better.
+		WithBloomFalsePositive(0.001).
 		WithValueThreshold(c.ValueThreshold).
 		// The value log is written through mmap and its pages count as
 		// resident memory: keep its files small.
