@@ -145,8 +145,8 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 
 // commitHists are the store's group-commit histograms at one moment.
 type commitHists struct {
-	dur, items, event, bulk, express histogram
-	expressPhases                    [len(writePhases)]histogram
+	dur, items, event, bulk, express, journal histogram
+	expressPhases, eventPhases                [len(writePhases)]histogram
 	// cacheHits, cacheMisses: the writer's message-record lookups.
 	cacheHits, cacheMisses float64
 }
@@ -162,11 +162,13 @@ func scrapeCommits(hc *fasthttp.HostClient) commitHists {
 	ev, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "event")
 	bk, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "bulk")
 	ex, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "express")
-	h := commitHists{dur: d, items: n, event: ev, bulk: bk, express: ex}
+	jn, _ := mfs.histogram("vneidgw_store_journal_sync_seconds", "")
+	h := commitHists{dur: d, items: n, event: ev, bulk: bk, express: ex, journal: jn}
 	h.cacheHits = mfs.counter("vneidgw_store_message_cache_lookups_total", "result", "hit")
 	h.cacheMisses = mfs.counter("vneidgw_store_message_cache_lookups_total", "result", "miss")
 	for i, ph := range writePhases {
 		h.expressPhases[i], _ = mfs.histogram("vneidgw_store_write_phase_seconds", "express/"+ph)
+		h.eventPhases[i], _ = mfs.histogram("vneidgw_store_write_phase_seconds", "event/"+ph)
 	}
 	return h
 }
@@ -185,6 +187,20 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 		ev, bk := after.event.sub(before.event), after.bulk.sub(before.bulk)
 		r.eventP50, r.eventP99 = ev.quantile(0.5), ev.quantile(0.99)
 		r.bulkP50, r.bulkP99 = bk.quantile(0.5), bk.quantile(0.99)
+	}
+	if after.journal.counts != nil && before.journal.counts != nil {
+		if jn := after.journal.sub(before.journal); jn.total > 0 {
+			r.journalWrites = jn.total
+			r.journalP50, r.journalP99 = jn.quantile(0.5), jn.quantile(0.99)
+		}
+	}
+	for i := range writePhases {
+		a, b := after.eventPhases[i], before.eventPhases[i]
+		if a.counts != nil && b.counts != nil {
+			if ph := a.sub(b); ph.total > 0 {
+				r.eventPhaseP50[i] = ph.quantile(0.5)
+			}
+		}
 	}
 	if after.express.counts != nil && before.express.counts != nil {
 		if ex := after.express.sub(before.express); ex.total > 0 {

@@ -16,9 +16,16 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 		fmt.Fprintf(w, "\n-- %s\n", p.name)
 		fmt.Fprintf(w, "   accepted/s                      %10.0f  (%d messages in %v)\n", rate(p.messages, p.acceptDur), p.messages, p.acceptDur.Round(1e6))
 		fmt.Fprintf(w, "   parts submitted/s               %10.0f  (%d parts, first accept → last part at SMSC %v)\n", rate(p.parts, p.partsDur), p.parts, p.partsDur.Round(1e6))
-		if p.partsInAccept > 0 && p.partsDur > p.acceptDur {
+		// partsInAccept counts every part at the simulator, the OTP
+		// probes' too: when the bulk's parts were all sent while accepting
+		// (or the figure is off by the probes), there is no "after".
+		switch {
+		case p.partsInAccept > 0 && int(p.partsInAccept) < p.parts && p.partsDur > p.acceptDur:
 			fmt.Fprintf(w, "     while accepting / after         %6.0f / %.0f parts/s\n",
 				rate(int(p.partsInAccept), p.acceptDur), rate(p.parts-int(p.partsInAccept), p.partsDur-p.acceptDur))
+		case p.partsInAccept > 0:
+			fmt.Fprintf(w, "     while accepting                 %6.0f parts/s (all sent by the last accept's answer)\n",
+				rate(int(min(p.partsInAccept, uint64(p.parts))), p.acceptDur))
 		}
 		fmt.Fprintf(w, "   DLRs settled/s                  %10.0f  (first accept → last DLR on disk and acked %v)\n", rate(p.parts, p.dlrDur), p.dlrDur.Round(1e6))
 		fmt.Fprintf(w, "   accept → submit_sm_resp p50/p99 %s / %s\n", ms(p.a2sP50), ms(p.a2sP99))
@@ -43,6 +50,13 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 		if p.eventP99 > 0 {
 			fmt.Fprintf(w, "   store write p50/p99 events %s / %s, accepts %s / %s  (request → on disk, writer queue included)\n",
 				ms(p.eventP50), ms(p.eventP99), ms(p.bulkP50), ms(p.bulkP99))
+		}
+		if ph := p.eventPhaseP50; ph[2] > 0 {
+			fmt.Fprintf(w, "     events by phase, p50: queue %s, apply %s, commit %s, finish %s\n", ms(ph[0]), ms(ph[1]), ms(ph[2]), ms(ph[3]))
+		}
+		if p.journalWrites > 0 {
+			fmt.Fprintf(w, "   store journal writes            %10d  (express batches; sync p50/p99 %s / %s)\n",
+				p.journalWrites, ms(p.journalP50), ms(p.journalP99))
 		}
 		if p.expressP99 > 0 {
 			fmt.Fprintf(w, "   store write p50/p99 OTP accepts %s / %s  (express class)\n", ms(p.expressP50), ms(p.expressP99))
