@@ -33,7 +33,7 @@ type Config struct {
 	PortedFile   string `yaml:"ported_file" help:"CSV of ported numbers (msisdn,operator) loaded at start"`
 	MemoryLimit  string `yaml:"memory_limit" help:"Go soft memory limit (e.g. 192MiB; 0 = none): the GC works harder before the heap grows past it"`
 	Procs        int    `yaml:"procs" help:"Go processors (GOMAXPROCS); 0 = twice the CPUs available, unless GOMAXPROCS is set: under a CPU-bound bulk an OTP's goroutines then wait less for a turn"`
-	MappedRSS    string `yaml:"mapped_rss_limit" help:"page out the store's memory-mapped files every 200ms once their resident share passes this (e.g. 64MiB; 0 = never): Badger maps its tables and they would count in RSS"`
+	MappedRSS    string `yaml:"mapped_rss_limit" help:"page out the store's memory-mapped files every 50ms once their resident share passes this (e.g. 64MiB; 0 = never): Badger maps its tables and they would count in RSS"`
 	DebugPprof   bool   `yaml:"debug_pprof" help:"serve Go profiles at /debug/pprof/ on http_addr (unauthenticated: loopback only)"`
 	SecretKey    string `yaml:"secret_key" help:"server secret (32+ characters) keying OTP hashes and peppering password hashes; keep it stable (demo: generated under data_dir)"`
 

@@ -57,7 +57,7 @@ type Config struct {
 	// false (no webhook is configured), only messages with a CallbackURL
 	// get one. DefaultConfig sets it.
 	ReportsWanted bool
-	// TrimInterval and TrimAbove: every TrimInterval (default 200 ms; negative
+	// TrimInterval and TrimAbove: every TrimInterval (default 50 ms; negative
 	// disables), when the file-backed RSS (Badger's mapped files) is over
 	// TrimAbove bytes (default 64 MiB), those mappings are paged out; see
 	// trim.go.
@@ -86,7 +86,7 @@ func DefaultConfig(dir string) Config {
 		PendingDLRTTL:    time.Hour,
 		MessageCache:     4096,
 		ReportsWanted:    true,
-		TrimInterval:     200 * time.Millisecond,
+		TrimInterval:     50 * time.Millisecond,
 		TrimAbove:        64 << 20,
 	}
 }

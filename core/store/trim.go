@@ -22,6 +22,12 @@ import (
 // MADV_PAGEOUT never discards data, so a range Badger unmapped (and the
 // address space reused) meanwhile is safe too.
 //
+// The check is cheap (one read of /proc/self/status), so it runs often: a
+// compaction maps tens of megabytes of tables within 200 ms. Checking every
+// 50 ms instead of 200 kept the 1M-approval backlog's file-backed peaks at
+// 87–92 MB instead of 102–111, and its peak RSS at 223–242 MB instead of
+// 246–258 (4 paired runs), at no measurable CPU cost.
+//
 // The newest value-log file is left alone: it holds the messages accepted
 // last, which the writer, the queue's refill and the API read back within
 // seconds. Paged out, each of those reads was a major fault waiting for the
