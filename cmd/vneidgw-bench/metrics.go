@@ -194,26 +194,26 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 			r.journalP50, r.journalP99 = jn.quantile(0.5), jn.quantile(0.99)
 		}
 	}
-	for i := range writePhases {
-		a, b := after.eventPhases[i], before.eventPhases[i]
-		if a.counts != nil && b.counts != nil {
-			if ph := a.sub(b); ph.total > 0 {
-				r.eventPhaseP50[i] = ph.quantile(0.5)
-			}
-		}
-	}
+	r.eventPhaseP50 = phaseQuantiles(before.eventPhases, after.eventPhases, 0.5)
 	if after.express.counts != nil && before.express.counts != nil {
 		if ex := after.express.sub(before.express); ex.total > 0 {
 			r.expressP50, r.expressP99 = ex.quantile(0.5), ex.quantile(0.99)
 		}
-		for i := range writePhases {
-			a, b := after.expressPhases[i], before.expressPhases[i]
-			if a.counts == nil || b.counts == nil {
-				continue
-			}
-			if ph := a.sub(b); ph.total > 0 {
-				r.expressPhaseP99[i] = ph.quantile(0.99)
-			}
+		r.expressPhaseP99 = phaseQuantiles(before.expressPhases, after.expressPhases, 0.99)
+	}
+}
+
+// phaseQuantiles returns the q-quantile of each write phase between two
+// scrapes (0 for a phase a scrape lacks or that saw nothing).
+func phaseQuantiles(before, after [len(writePhases)]histogram, q float64) (out [len(writePhases)]float64) {
+	for i := range writePhases {
+		a, b := after[i], before[i]
+		if a.counts == nil || b.counts == nil {
+			continue
+		}
+		if ph := a.sub(b); ph.total > 0 {
+			out[i] = ph.quantile(q)
 		}
 	}
+	return out
 }

@@ -75,8 +75,8 @@ type phaseResult struct {
 	expressP50             float64 // the same, OTP accepts (express class)
 	expressP99             float64
 	expressPhaseP99        [len(writePhases)]float64 // the same, by phase (queue, apply, commit, finish)
-	eventPhaseP50          [len(writePhases)]float64 // events answered after Badger's commit, by phase
-	journalWrites          uint64                    // the journal's synchronous writes
+	eventPhaseP50          [len(writePhases)]float64 // the same for events, by phase (p50)
+	journalWrites          uint64                    // the express journal's synchronous writes
 	journalP50, journalP99 float64
 }
 
