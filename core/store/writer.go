@@ -225,7 +225,8 @@ const maxExpressItems = 16
 // overlaps. At 256 instead of 64, one request per notice (64 concurrent)
 // made 22% fewer commits and went 7.6k -> 8.6k notices/s (medians of 6
 // paired singles-only runs); the bulk bench was no worse (7 paired runs:
-// 15.3k -> 16.7k parts/s, OTP p99 unchanged).
+// 15.3k -> 16.7k parts/s); its OTP p99 went from a median of 27 to 29 ms
+// (one run in 24 reached 68 ms, in a slow stretch of this shared machine).
 const smallBatch = maxBulkItems
 
 // maxEventItems bounds the event items a batch drains (more may come with
