@@ -32,7 +32,7 @@ func services(cfg Config, st *store.Store, router *core.Router, secret []byte, l
 	}
 	db := st.DB()
 	audit := store.NewAuditLog(db)
-	accounts := store.NewAccountStore(db)
+	accounts := st.AccountStore()
 	oc := core.DefaultOTPConfig()
 	oc.Key = derive(secret, "vneidgw otp key")
 	oc.Lifetime, oc.Cooldown, oc.MaxAttempts = cfg.OTP.Lifetime, cfg.OTP.Cooldown, cfg.OTP.MaxAttempts

@@ -142,6 +142,16 @@ func (s *Store) prepareAccept(reqs []core.AcceptRequest) ([]*core.Message, error
 	return msgs, nil
 }
 
+// getNew is b.get for a key the key filter holds (keyfilter.go): one it
+// knows is new is not looked up. The writer adds such keys as it applies
+// them, so the filter covers its own batches in flight too.
+func (s *Store) getNew(b *batch, key []byte) ([]byte, bool, error) {
+	if !s.kf.mayContain(key) {
+		return nil, false, nil
+	}
+	return b.get(key)
+}
+
 func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Message, results []core.AcceptResult) error {
 	for i := range reqs {
 		r := &reqs[i]
@@ -149,7 +159,7 @@ func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Me
 		var akey, ikey []byte
 		if r.Application != nil {
 			akey = applicationKey(r.Application.ApplicationID)
-			v, ok, err := b.get(akey)
+			v, ok, err := s.getNew(b, akey)
 			if err != nil {
 				return err
 			}
@@ -164,7 +174,7 @@ func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Me
 		}
 		if r.IdempotencyKey != "" {
 			ikey = idempotencyKey(m.ClientID, r.IdempotencyKey)
-			v, ok, err := b.get(ikey)
+			v, ok, err := s.getNew(b, ikey)
 			if err != nil {
 				return err
 			}
@@ -190,9 +200,11 @@ func (s *Store) applyAccept(b *batch, reqs []core.AcceptRequest, msgs []*core.Me
 		if akey != nil {
 			a := *r.Application
 			a.MessageID = m.ID
+			s.kf.add(akey)
 			b.set(akey, encodeApplication(make([]byte, 0, 128), &a))
 		}
 		if ikey != nil {
+			s.kf.add(ikey)
 			b.set(ikey, []byte(m.ID))
 		}
 		results[i] = core.AcceptResult{MessageID: m.ID}

@@ -18,6 +18,11 @@ import (
 // the same transaction; AccountEventOutbox reads them.
 type AccountStore struct {
 	db *badger.DB
+	// kf and claims, when set (Store.AccountStore), let a creation skip
+	// the lookups of an ID number and phone the filter knows are new
+	// (keyfilter.go, account_claims.go).
+	kf     *keyFilter
+	claims *keyClaims
 }
 
 var (
@@ -25,8 +30,32 @@ var (
 	_ core.ThrottleStore = (*AccountStore)(nil)
 )
 
-// NewAccountStore returns the account store on db (shared with Store.DB()).
+// NewAccountStore returns the account store on db (shared with Store.DB()),
+// without the key filter: every creation looks its keys up in Badger. Use
+// Store.AccountStore for the store's own database.
 func NewAccountStore(db *badger.DB) *AccountStore { return &AccountStore{db: db} }
+
+// AccountStore returns the account store on the store's database, sharing
+// its key filter: creating an account whose ID number and phone are new
+// reads nothing from Badger.
+func (s *Store) AccountStore() *AccountStore {
+	return &AccountStore{db: s.db, kf: s.kf, claims: s.claims}
+}
+
+// claim takes the creation claims of accounts' keys (nil entries skipped);
+// without a filter there is nothing to claim.
+func (s *AccountStore) claim(ctx context.Context, accounts []*core.Account, vals [][]byte) (func(), error) {
+	if s.claims == nil {
+		return func() {}, nil
+	}
+	keys := make([]string, 0, 2*len(accounts))
+	for i, a := range accounts {
+		if vals[i] != nil {
+			keys = append(keys, pfxAccount+a.IDNumber, pfxAccountPhone+a.Phone)
+		}
+	}
+	return s.claims.claim(ctx, keys)
+}
 
 func accountKey(id string) []byte         { return []byte(pfxAccount + id) }
 func accountPhoneKey(phone string) []byte { return []byte(pfxAccountPhone + phone) }
@@ -40,10 +69,15 @@ func (s *AccountStore) CreateAccount(ctx context.Context, a *core.Account) (bool
 	if err != nil {
 		return false, core.Errorf(core.EINTERNAL, "account: encode: %w", err)
 	}
+	release, err := s.claim(ctx, []*core.Account{a}, [][]byte{val})
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	var created bool
 	err = update(ctx, s.db, func(txn *badger.Txn) error {
 		var err error
-		created, err = createAccountTxn(txn, a, val)
+		created, err = s.createAccountTxn(txn, a, val)
 		return err
 	})
 	return created, err
@@ -68,6 +102,11 @@ func (s *AccountStore) CreateAccounts(ctx context.Context, accounts []*core.Acco
 		}
 		vals[i] = v
 	}
+	release, err := s.claim(ctx, accounts, vals)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
 	for start := 0; start < len(accounts); {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, core.Errorf(core.EUNAVAILABLE, "store: %w", err)
@@ -81,7 +120,7 @@ func (s *AccountStore) CreateAccounts(ctx context.Context, accounts []*core.Acco
 					next = i + 1
 					continue
 				}
-				ok, err := createAccountTxn(txn, accounts[i], vals[i])
+				ok, err := s.createAccountTxn(txn, accounts[i], vals[i])
 				if errors.Is(err, badger.ErrTxnTooBig) {
 					return nil // commit what fits; continue after it
 				}
@@ -109,11 +148,12 @@ func (s *AccountStore) CreateAccounts(ctx context.Context, accounts []*core.Acco
 	return created, errs, nil
 }
 
-// createAccountTxn applies CreateAccount's rules to one account within txn.
-// A *core.Error refuses this account only; other errors abort.
-func createAccountTxn(txn *badger.Txn, a *core.Account, val []byte) (bool, error) {
+// createAccountTxn applies CreateAccount's rules to one account within txn
+// (its keys claimed when s has a key filter). A *core.Error refuses this
+// account only; other errors abort.
+func (s *AccountStore) createAccountTxn(txn *badger.Txn, a *core.Account, val []byte) (bool, error) {
 	idKey := accountKey(a.IDNumber)
-	cur, err := getValue(txn, idKey)
+	cur, err := s.lookupNew(txn, idKey)
 	if err != nil {
 		return false, err
 	}
@@ -130,13 +170,17 @@ func createAccountTxn(txn *badger.Txn, a *core.Account, val []byte) (bool, error
 	// The phone index is read only for a new ID number: an existing one was
 	// decided above whatever the index holds.
 	phoneKey := accountPhoneKey(a.Phone)
-	owner, err := getValue(txn, phoneKey)
+	owner, err := s.lookupNew(txn, phoneKey)
 	if err != nil {
 		return false, err
 	}
 	if owner != nil && string(owner) != a.IDNumber {
 		return false, core.Errorf(core.ECONFLICT, "this phone number already holds another account")
 	}
+	// Into the filter before the commit makes them visible (a failed
+	// commit leaves false positives, which only cost a lookup).
+	s.kf.add(idKey)
+	s.kf.add(phoneKey)
 	if err := txn.Set(idKey, val); err != nil {
 		return false, err
 	}
@@ -144,6 +188,15 @@ func createAccountTxn(txn *badger.Txn, a *core.Account, val []byte) (bool, error
 		return false, err
 	}
 	return true, nil
+}
+
+// lookupNew reads key, or answers nil at once when the key filter knows it
+// does not exist (the caller holds its creation claim).
+func (s *AccountStore) lookupNew(txn *badger.Txn, key []byte) ([]byte, error) {
+	if s.claims != nil && !s.kf.mayContain(key) {
+		return nil, nil
+	}
+	return getValue(txn, key)
 }
 
 func readAccount(txn *badger.Txn, id string) (*core.Account, error) {

@@ -63,6 +63,11 @@ type Config struct {
 	// trim.go.
 	TrimInterval time.Duration
 	TrimAbove    int64
+	// KeyFilterBytes bounds the in-memory filter of existing application,
+	// idempotency, account and phone keys (keyfilter.go; default 32 MiB,
+	// about 22 million keys; negative disables it). Past it the filter
+	// switches off and every such lookup reads Badger.
+	KeyFilterBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
@@ -88,6 +93,7 @@ func DefaultConfig(dir string) Config {
 		ReportsWanted:    true,
 		TrimInterval:     50 * time.Millisecond,
 		TrimAbove:        64 << 20,
+		KeyFilterBytes:   32 << 20,
 	}
 }
 
@@ -128,6 +134,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.TrimAbove <= 0 {
 		c.TrimAbove = d.TrimAbove
+	}
+	if c.KeyFilterBytes == 0 {
+		c.KeyFilterBytes = d.KeyFilterBytes
 	}
 	if c.Now == nil {
 		c.Now = time.Now

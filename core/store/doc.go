@@ -36,6 +36,11 @@
 //     spilled lanes back from disk outside the scheduler's lock and hands
 //     the records it read to the writer's message cache, which takes those
 //     no later batch wrote (refill_cache.go), so their events need no read;
+//   - the key filter (keyfilter.go): an in-memory scalable bloom filter of
+//     the application, idempotency, account and phone keys, loaded by a
+//     scan at Open, so that the lookups of new ones (nearly all) skip
+//     Badger; account creations that skip a lookup hold per-key claims
+//     (account_claims.go) in place of Badger's conflict detection;
 //   - the report outbox's due-time heap;
 //   - the binary record codec (codec.go) and the key layout (keys.go).
 //

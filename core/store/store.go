@@ -91,6 +91,13 @@ type Store struct {
 
 	trimDir string // absolute cfg.Dir, for the trimmer
 
+	// kf tells the keys looked up before they are written (applications,
+	// idempotency keys, accounts, phones) that certainly do not exist
+	// (keyfilter.go); shared with AccountStores from AccountStore().
+	kf *keyFilter
+	// claims serialises account creations per key (accounts.go).
+	claims *keyClaims
+
 	// jnl is the express journal (journal.go); nil without fsync.
 	jnl *journal
 	// expressWaiting counts the express ops being handed to the writer.
@@ -132,6 +139,8 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		writeTxns:  make(chan *badger.Txn, writeTxnStock),
 		fillerDone: make(chan struct{}),
 	}
+	s.kf = newKeyFilter(cfg.KeyFilterBytes)
+	s.claims = newKeyClaims()
 	s.sched.init(s)
 	s.pending.init(cfg.Now)
 	s.mcache.init(cfg.MessageCache*4, cfg.MessageCache*4, cfg.MessageCache)
@@ -157,7 +166,8 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		s.wg.Add(1)
 		go s.journalLoop()
 	}
-	s.wg.Add(4)
+	s.wg.Add(5)
+	go s.scanKeyFilter()
 	go s.fillWriteTxns()
 	go s.writeLoop()
 	go s.finishLoop()
