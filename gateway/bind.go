@@ -83,6 +83,7 @@ type bind struct {
 	mOK, mThrottled, mRetry, mRejected, mUnknown, mLate, mExpired prometheus.Counter
 	mParts                                                        prometheus.Counter
 	mSubmitDur                                                    prometheus.Observer
+	mSlotHold                                                     prometheus.Observer
 	mAcceptToSubmit                                               [core.NumPriorities]prometheus.Observer // by priority lane
 	mGenericNacks                                                 prometheus.Counter
 }
@@ -117,6 +118,7 @@ func newBind(g *Gateway, op *operator, cfg BindConfig) *bind {
 	b.mExpired = s.WithLabelValues(op.name, resultExpired)
 	b.mParts = g.m.partsSubmitted.WithLabelValues(op.name)
 	b.mSubmitDur = g.m.submitDuration.WithLabelValues(op.name)
+	b.mSlotHold = g.m.slotHold.WithLabelValues(op.name)
 	for p, kind := range [core.NumPriorities]core.Kind{core.KindOTP, core.KindNotice, core.KindApproval} {
 		b.mAcceptToSubmit[p] = g.m.acceptToSubmit.WithLabelValues(op.name, string(kind))
 	}

@@ -198,6 +198,9 @@ type settlement struct {
 	acks    []dlrAck
 	tokens  int
 	express int
+	// sent are the send times of the parts whose slots the settlement
+	// frees, for vneidgw_gateway_unsettled_hold_seconds.
+	sent []time.Time
 	// wait, when set, waits for the Record already started; without it
 	// the settler records the events itself.
 	wait func() error
@@ -207,7 +210,7 @@ func (st *settlement) reset() {
 	clear(st.events)
 	clear(st.retries)
 	clear(st.acks)
-	*st = settlement{events: st.events[:0], retries: st.retries[:0], acks: st.acks[:0]}
+	*st = settlement{events: st.events[:0], retries: st.retries[:0], acks: st.acks[:0], sent: st.sent[:0]}
 }
 
 // complete classifies one round of outcomes into st and hands it to
@@ -215,7 +218,7 @@ func (st *settlement) reset() {
 // true), or settles it itself (false: st is the caller's again).
 func (b *bind) complete(items []outcome, st *settlement, settleCh chan<- *settlement) bool {
 	now := time.Now()
-	events, retries, acks := st.events[:0], st.retries[:0], st.acks[:0]
+	events, retries, acks, sent := st.events[:0], st.retries[:0], st.acks[:0], st.sent[:0]
 	tokens, expressTokens := 0, 0
 	for i := range items {
 		o := &items[i]
@@ -301,9 +304,14 @@ func (b *bind) complete(items []outcome, st *settlement, settleCh chan<- *settle
 			} else {
 				tokens += ms.tokens
 			}
+			for _, j := range ms.sendIdx {
+				if r := &ms.res[j]; r.token && !r.sentAt.IsZero() {
+					sent = append(sent, r.sentAt)
+				}
+			}
 		}
 	}
-	st.events, st.retries, st.acks = events, retries, acks
+	st.events, st.retries, st.acks, st.sent = events, retries, acks, sent
 	st.tokens, st.express = tokens, expressTokens
 	if rs, ok := b.g.q.(recordStarter); ok {
 		if len(events) > 0 {
@@ -367,6 +375,12 @@ func (b *bind) settle(st *settlement) {
 	}
 	for range st.tokens {
 		<-b.unsettled
+	}
+	if len(st.sent) > 0 {
+		now := time.Now()
+		for _, t := range st.sent {
+			b.mSlotHold.Observe(now.Sub(t).Seconds())
+		}
 	}
 	for range st.express {
 		<-b.express

@@ -14,6 +14,7 @@ type metrics struct {
 	partsSubmitted *prometheus.CounterVec   // operator
 	submitDuration *prometheus.HistogramVec // operator
 	acceptToSubmit *prometheus.HistogramVec // operator
+	slotHold       *prometheus.HistogramVec // operator
 	dlrs           *prometheus.CounterVec   // operator, status
 	windowInUse    *prometheus.GaugeVec     // operator, bind
 	genericNacks   *prometheus.CounterVec   // operator
@@ -50,6 +51,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "vneidgw_gateway_submit_duration_seconds", Help: "submit_sm to submit_sm_resp round trip.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 		}, []string{"operator"}),
+		slotHold: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vneidgw_gateway_unsettled_hold_seconds",
+			Help:    "submit_sm sent to its outcome on disk, when the part's unsettled slot (one of the bind's window) is freed: a bind sends at most window / this parts per second.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"operator"}),
 		acceptToSubmit: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "vneidgw_gateway_accept_to_submit_seconds", Help: "Message accepted to its last part accepted by the SMSC, by operator and message kind (otp, notice, approval).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
@@ -74,7 +80,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.bindsUp, m.bindUp, m.submits, m.partsSubmitted, m.submitDuration,
-		m.acceptToSubmit, m.dlrs, m.windowInUse, m.genericNacks, m.reconnects, m.ussd} {
+		m.acceptToSubmit, m.slotHold, m.dlrs, m.windowInUse, m.genericNacks, m.reconnects, m.ussd} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("gateway metrics: %w", err)
 		}

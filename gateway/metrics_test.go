@@ -33,9 +33,15 @@ func TestMetrics(t *testing.T) {
 	c.write(appendEmpty(nil, cmdDataSM, 0, 77))
 	c.next()
 	q.waitDone(t, 1, 5*time.Second)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	// The slot is freed (and its hold observed) just after the record.
+	var mfs []*dto.MetricFamily
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if mfs, err = reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+		if metricValue(mfs, "vneidgw_gateway_unsettled_hold_seconds", "") == 1 || time.Now().After(deadline) {
+			break
+		}
 	}
 	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
 	if err != nil {
@@ -57,6 +63,8 @@ func TestMetrics(t *testing.T) {
 		{"vneidgw_gateway_parts_submitted_total", "", 1},
 		{"vneidgw_gateway_generic_nacks_sent_total", "", 1},
 		{"vneidgw_gateway_binds_up", "", 1},
+		{"vneidgw_gateway_submit_duration_seconds", "", 1},
+		{"vneidgw_gateway_unsettled_hold_seconds", "", 1},
 	} {
 		if v := metricValue(mfs, tc.name, tc.label); v != tc.want {
 			t.Errorf("%s{%s} = %v, want %v", tc.name, tc.label, v, tc.want)
@@ -64,7 +72,8 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// metricValue sums the samples of a counter or gauge family, optionally
+// metricValue sums the samples of a counter or gauge family (a
+// histogram's: its observation counts), optionally
 // only those having a label with value label.
 func metricValue(mfs []*dto.MetricFamily, name, label string) float64 {
 	sum := 0.0
@@ -87,6 +96,9 @@ func metricValue(mfs []*dto.MetricFamily, name, label string) float64 {
 			}
 			if m.Gauge != nil {
 				sum += m.GetGauge().GetValue()
+			}
+			if m.Histogram != nil {
+				sum += float64(m.GetHistogram().GetSampleCount())
 			}
 		}
 	}

@@ -149,6 +149,9 @@ type commitHists struct {
 	expressPhases, eventPhases                [len(writePhases)]histogram
 	// cacheHits, cacheMisses: the writer's message-record lookups.
 	cacheHits, cacheMisses float64
+	// hold and rtt: the gateway's unsettled-slot hold and submit round
+	// trip, all operators.
+	hold, rtt histogram
 }
 
 // writePhases are the phase labels of vneidgw_store_write_phase_seconds.
@@ -163,7 +166,9 @@ func scrapeCommits(hc *fasthttp.HostClient) commitHists {
 	bk, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "bulk")
 	ex, _ := mfs.histogram("vneidgw_store_write_duration_seconds", "express")
 	jn, _ := mfs.histogram("vneidgw_store_journal_sync_seconds", "")
-	h := commitHists{dur: d, items: n, event: ev, bulk: bk, express: ex, journal: jn}
+	hold, _ := mfs.histogram("vneidgw_gateway_unsettled_hold_seconds", "")
+	rtt, _ := mfs.histogram("vneidgw_gateway_submit_duration_seconds", "")
+	h := commitHists{dur: d, items: n, event: ev, bulk: bk, express: ex, journal: jn, hold: hold, rtt: rtt}
 	h.cacheHits = mfs.counter("vneidgw_store_message_cache_lookups_total", "result", "hit")
 	h.cacheMisses = mfs.counter("vneidgw_store_message_cache_lookups_total", "result", "miss")
 	for i, ph := range writePhases {
@@ -195,6 +200,16 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 		}
 	}
 	r.eventPhaseP50 = phaseQuantiles(before.eventPhases, after.eventPhases, 0.5)
+	if after.hold.counts != nil && before.hold.counts != nil {
+		if h := after.hold.sub(before.hold); h.total > 0 {
+			r.holdP50, r.holdP99 = h.quantile(0.5), h.quantile(0.99)
+		}
+	}
+	if after.rtt.counts != nil && before.rtt.counts != nil {
+		if h := after.rtt.sub(before.rtt); h.total > 0 {
+			r.rttP50, r.rttP99 = h.quantile(0.5), h.quantile(0.99)
+		}
+	}
 	if after.express.counts != nil && before.express.counts != nil {
 		if ex := after.express.sub(before.express); ex.total > 0 {
 			r.expressP50, r.expressP99 = ex.quantile(0.5), ex.quantile(0.99)

@@ -54,6 +54,10 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 		if ph := p.eventPhaseP50; ph[2] > 0 {
 			fmt.Fprintf(w, "     events by phase, p50: queue %s, apply %s, commit %s, finish %s\n", ms(ph[0]), ms(ph[1]), ms(ph[2]), ms(ph[3]))
 		}
+		if p.holdP50 > 0 {
+			fmt.Fprintf(w, "   gateway slot hold p50/p99   %s / %s  (submit_sm sent → outcome on disk; of which submit_sm → resp %s / %s)\n",
+				ms(p.holdP50), ms(p.holdP99), ms(p.rttP50), ms(p.rttP99))
+		}
 		if p.journalWrites > 0 {
 			fmt.Fprintf(w, "   store journal writes            %10d  (express batches; sync p50/p99 %s / %s)\n",
 				p.journalWrites, ms(p.journalP50), ms(p.journalP99))

@@ -78,6 +78,8 @@ type phaseResult struct {
 	eventPhaseP50          [len(writePhases)]float64 // the same for events, by phase (p50)
 	journalWrites          uint64                    // the express journal's synchronous writes
 	journalP50, journalP99 float64
+	holdP50, holdP99       float64 // the gateway's unsettled-slot hold: submit_sm sent → outcome on disk
+	rttP50, rttP99         float64 // submit_sm → submit_sm_resp
 }
 
 func run(ctx context.Context, o options) error {
