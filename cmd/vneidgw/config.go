@@ -34,6 +34,7 @@ type Config struct {
 	MemoryLimit  string `yaml:"memory_limit" help:"Go soft memory limit (e.g. 192MiB; 0 = none): the GC works harder before the heap grows past it"`
 	Procs        int    `yaml:"procs" help:"Go processors (GOMAXPROCS); 0 = twice the CPUs available, unless GOMAXPROCS is set: under a CPU-bound bulk an OTP's goroutines then wait less for a turn"`
 	MappedRSS    string `yaml:"mapped_rss_limit" help:"page out the store's memory-mapped files every 50ms once their resident share passes this (e.g. 64MiB; 0 = never): Badger maps its tables and they would count in RSS"`
+	KeyFilter    string `yaml:"key_filter_limit" help:"memory for the filter of existing applications, idempotency keys, ID numbers and phones, which lets new ones skip a database lookup (e.g. 32MiB, about 22 million keys; 0 = no filter); past it the filter turns itself off"`
 	DebugPprof   bool   `yaml:"debug_pprof" help:"serve Go profiles at /debug/pprof/ on http_addr (unauthenticated: loopback only)"`
 	SecretKey    string `yaml:"secret_key" help:"server secret (32+ characters) keying OTP hashes and peppering password hashes; keep it stable (demo: generated under data_dir)"`
 
@@ -96,6 +97,7 @@ func DefaultConfig() Config {
 		LogLevel:     "info",
 		MemoryLimit:  "176MiB",
 		MappedRSS:    "64MiB",
+		KeyFilter:    "32MiB",
 		SyncWrites:   true,
 		ResendOnDrop: true,
 		Sender:       "VneID",
@@ -185,6 +187,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Procs < 0 || c.Procs > 1024 {
 		return fmt.Errorf("procs %d: want 0 (automatic) to 1024", c.Procs)
+	}
+	if _, err := parseBytes(c.KeyFilter); err != nil {
+		return fmt.Errorf("key_filter_limit %q: %w", c.KeyFilter, err)
 	}
 	if _, err := parseBytes(c.MappedRSS); err != nil {
 		return fmt.Errorf("mapped_rss_limit %q: %w", c.MappedRSS, err)

@@ -106,6 +106,7 @@ func TestLoadConfigErrorsNameTheSetting(t *testing.T) {
 		{"no secret key", []string{"--config", write("operators: [{name: viettel, binds: [{addr: '127.0.0.1:1'}]}]")}, map[string]string{"VNEIDGW_SECRET_KEY": ""}, "secret_key"},
 		{"short secret key", []string{"--demo"}, map[string]string{"VNEIDGW_SECRET_KEY": "short"}, "secret_key"},
 		{"bad memory limit", []string{"--demo", "--memory-limit", "lots"}, nil, "memory_limit"},
+		{"bad key filter limit", []string{"--demo"}, map[string]string{"VNEIDGW_KEY_FILTER_LIMIT": "huge"}, "key_filter_limit"},
 		{"negative procs", []string{"--demo", "--procs", "-1"}, nil, "procs"},
 		{"otp lifetime over 10m", []string{"--demo", "--otp-lifetime", "11m"}, nil, "otp.lifetime"},
 	}

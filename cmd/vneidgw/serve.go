@@ -52,6 +52,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	} else {
 		stCfg.TrimInterval = -1
 	}
+	if lim, _ := parseBytes(cfg.KeyFilter); lim > 0 {
+		stCfg.KeyFilterBytes = lim
+	} else {
+		stCfg.KeyFilterBytes = -1
+	}
 	// Without a webhook URL only messages with a callback_url need reports.
 	stCfg.ReportsWanted = cfg.Webhook.URL != ""
 	st, err := store.Open(stCfg, log.With().Str("component", "store").Logger(), reg)

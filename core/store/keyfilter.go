@@ -36,6 +36,8 @@ type keyFilter struct {
 
 	ready atomic.Bool // the scan of existing keys is done
 	off   atomic.Bool // over budget: always "maybe"
+	// skipped counts the "certainly absent" answers (for the metrics).
+	skipped atomic.Int64
 
 	mu   sync.Mutex // serialises growth
 	segs atomic.Pointer[[]*filterSeg]
@@ -122,6 +124,7 @@ func (f *keyFilter) mayContain(key []byte) bool {
 			return true
 		}
 	}
+	f.skipped.Add(1)
 	return false
 }
 
@@ -164,7 +167,12 @@ func (f *keyFilter) grow(full *filterSeg) *filterSeg {
 }
 
 // bytes is the memory the filter holds.
-func (f *keyFilter) bytes() int64 { return f.size.Load() }
+func (f *keyFilter) bytes() int64 {
+	if f == nil {
+		return 0
+	}
+	return f.size.Load()
+}
 
 // keyFilterPrefixes are the key families the filter holds.
 var keyFilterPrefixes = [...]string{pfxApplication, pfxIdempotency, pfxAccount, pfxAccountPhone}

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/rs/zerolog"
+
 	"vneidgw/core"
 )
 
@@ -249,5 +253,39 @@ func TestKeyClaimsWaitAndRelease(t *testing.T) {
 	r4()
 	if len(c.held) != 0 {
 		t.Fatalf("claims left held: %v", c.held)
+	}
+}
+
+func TestKeyFilterMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	s, err := Open(testConfig(t), zerolog.Nop(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	waitFilterReady(t, s)
+	mustAccept(t, s, approvals("km", "viettel", 3))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range problems {
+		t.Errorf("promlint: %s: %s", pr.Metric, pr.Text)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[mf.GetName()] += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	if got["vneidgw_store_key_filter_active"] != 1 || got["vneidgw_store_key_filter_bytes"] <= 0 {
+		t.Errorf("active %v, bytes %v", got["vneidgw_store_key_filter_active"], got["vneidgw_store_key_filter_bytes"])
+	}
+	if n := got["vneidgw_store_key_filter_new_keys_total"]; n < 3 {
+		t.Errorf("key_filter_new_keys_total %v after 3 new applications", n)
 	}
 }

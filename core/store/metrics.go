@@ -25,7 +25,7 @@ type metrics struct {
 	cacheHits, cacheMisses prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, kf *keyFilter) (*metrics, error) {
 	m := &metrics{
 		batchItems: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "vneidgw", Subsystem: "store", Name: "commit_batch_items",
@@ -81,8 +81,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			m.writePhase[c][p] = phases.WithLabelValues(name, phase)
 		}
 	}
+	filterBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "vneidgw", Subsystem: "store", Name: "key_filter_bytes",
+		Help: "Memory of the filter of existing application, idempotency, account and phone keys (at most store key_filter_limit).",
+	}, func() float64 { return float64(kf.bytes()) })
+	filterActive := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "vneidgw", Subsystem: "store", Name: "key_filter_active",
+		Help: "1 while the key filter answers; 0 while it loads at start or once it outgrew its limit (every lookup then reads the database).",
+	}, func() float64 {
+		if kf.ready.Load() && !kf.off.Load() {
+			return 1
+		}
+		return 0
+	})
+	filterChecks := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "vneidgw", Subsystem: "store", Name: "key_filter_new_keys_total",
+		Help: "Lookups the key filter answered \"certainly new\", so the database was not read.",
+	}, func() float64 { return float64(kf.skipped.Load()) })
 	if reg != nil {
-		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims, m.journalSync, lookups} {
+		for _, c := range []prometheus.Collector{writes, phases, m.batchItems, m.commitSeconds, m.commitErrors, m.backlog, m.reports, m.trims, m.journalSync, lookups,
+			filterBytes, filterActive, filterChecks} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("store: register metrics: %w", err)
 			}

@@ -117,7 +117,8 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 	if err := cfg.setDefaults(); err != nil {
 		return nil, core.Errorf(core.EINVALID, "%w", err)
 	}
-	m, err := newMetrics(reg)
+	kf := newKeyFilter(cfg.KeyFilterBytes)
+	m, err := newMetrics(reg, kf)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +140,7 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 		writeTxns:  make(chan *badger.Txn, writeTxnStock),
 		fillerDone: make(chan struct{}),
 	}
-	s.kf = newKeyFilter(cfg.KeyFilterBytes)
+	s.kf = kf
 	s.claims = newKeyClaims()
 	s.sched.init(s)
 	s.pending.init(cfg.Now)
