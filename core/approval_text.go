@@ -95,3 +95,25 @@ func approvalTextASCII(name []byte) string {
 func asciiSpace(c byte) bool {
 	return c == ' ' || '\t' <= c && c <= '\r'
 }
+
+// SplitApprovalText returns what lies between the approval template's
+// fixed head and tail in text (the name), when text has both. With
+// JoinApprovalText it lets storage keep an approval SMS as its name
+// alone: the template's head and tail are therefore part of the stored
+// format; records written with them must still join to the same text
+// (core/store's golden record test checks).
+func SplitApprovalText(text string) (name string, ok bool) {
+	if len(text) < len(approvalTextHead)+len(approvalTextTail) {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(text, approvalTextHead)
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, approvalTextTail)
+}
+
+// JoinApprovalText is SplitApprovalText's inverse: the template around name.
+func JoinApprovalText(name string) string {
+	return approvalTextHead + name + approvalTextTail
+}

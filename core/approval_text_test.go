@@ -53,3 +53,24 @@ func TestApprovalTextTwoParts(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitJoinApprovalText(t *testing.T) {
+	for _, name := range []string{"Nguyễn Văn A", "Đặng Thị Ánh Tuyết", "", "  "} {
+		text := ApprovalText(name)
+		mid, ok := SplitApprovalText(text)
+		if name == "" || name == "  " {
+			if ok {
+				t.Errorf("the no-name text %q split as %q", text, mid)
+			}
+			continue
+		}
+		if !ok || JoinApprovalText(mid) != text {
+			t.Errorf("%q: split %q, %v; joined %q", name, mid, ok, JoinApprovalText(mid))
+		}
+	}
+	for _, text := range []string{"", "hello", approvalTextHead, approvalTextTail, approvalTextHead + "X"} {
+		if mid, ok := SplitApprovalText(text); ok {
+			t.Errorf("%q split as %q", text, mid)
+		}
+	}
+}
