@@ -20,7 +20,13 @@ func testConfig(t testing.TB) Config {
 
 func openStore(t testing.TB, cfg Config) *Store {
 	t.Helper()
-	s, err := Open(cfg, zerolog.Nop(), prometheus.NewRegistry())
+	return openStoreOn(t, cfg, prometheus.NewRegistry())
+}
+
+// openStoreOn opens a store whose metrics go to reg, closed at cleanup.
+func openStoreOn(t testing.TB, cfg Config, reg prometheus.Registerer) *Store {
+	t.Helper()
+	s, err := Open(cfg, zerolog.Nop(), reg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

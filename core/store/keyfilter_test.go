@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-	"github.com/rs/zerolog"
 
 	"vneidgw/core"
 )
@@ -258,11 +257,7 @@ func TestKeyClaimsWaitAndRelease(t *testing.T) {
 
 func TestKeyFilterMetrics(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	s, err := Open(testConfig(t), zerolog.Nop(), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := openStoreOn(t, testConfig(t), reg)
 	waitFilterReady(t, s)
 	mustAccept(t, s, approvals("km", "viettel", 3))
 	mfs, err := reg.Gather()

@@ -11,7 +11,6 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"vneidgw/core"
 )
@@ -215,11 +214,7 @@ func TestAcceptSplitKeepsOrder(t *testing.T) {
 // class, and the phases add up to the whole write.
 func TestWritePhaseMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s, err := Open(testConfig(t), zerolog.Nop(), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := openStoreOn(t, testConfig(t), reg)
 	otp := newMessage("otp-1", "viettel", core.KindOTP, 1)
 	mustAccept(t, s, []core.AcceptRequest{{Message: otp}})
 	mustAccept(t, s, approvals("ph", "viettel", 3))
