@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/rs/zerolog"
 )
 
 // keyFilter answers "might this key exist?" for the keys that the accept
@@ -33,6 +34,7 @@ import (
 type keyFilter struct {
 	seed     maphash.Seed
 	maxBytes int64
+	log      zerolog.Logger
 
 	ready atomic.Bool // the scan of existing keys is done
 	off   atomic.Bool // over budget: always "maybe"
@@ -97,8 +99,8 @@ func (f *filterSeg) has(h uint64) bool {
 
 // newKeyFilter returns an empty filter that may grow to maxBytes (a value
 // under one first segment disables it: always "maybe").
-func newKeyFilter(maxBytes int64) *keyFilter {
-	f := &keyFilter{seed: maphash.MakeSeed(), maxBytes: maxBytes}
+func newKeyFilter(maxBytes int64, log zerolog.Logger) *keyFilter {
+	f := &keyFilter{seed: maphash.MakeSeed(), maxBytes: maxBytes, log: log}
 	first := newFilterSeg(filterFirstCap)
 	if first.bytes() > maxBytes {
 		f.off.Store(true)
@@ -156,7 +158,10 @@ func (f *keyFilter) grow(full *filterSeg) *filterSeg {
 	}
 	next := newFilterSeg(full.capKeys * 2)
 	if f.size.Load()+next.bytes() > f.maxBytes {
-		f.off.Store(true)
+		if f.off.CompareAndSwap(false, true) && f.ready.Load() {
+			f.log.Warn().Int64("bytes", f.size.Load()).
+				Msg("store: key filter over its limit (key_filter_limit); every lookup reads the database from now on")
+		}
 		return nil
 	}
 	grown := append(append(make([]*filterSeg, 0, len(segs)+1), segs...), next)
@@ -183,6 +188,7 @@ var keyFilterPrefixes = [...]string{pfxApplication, pfxIdempotency, pfxAccount, 
 func (s *Store) scanKeyFilter() {
 	defer s.wg.Done()
 	if s.kf.off.Load() {
+		s.log.Info().Int64("limit", s.cfg.KeyFilterBytes).Msg("store: no key filter (key_filter_limit under one segment); every lookup reads the database")
 		return
 	}
 	start := time.Now()
@@ -212,12 +218,14 @@ func (s *Store) scanKeyFilter() {
 		}
 		return nil
 	})
-	ev := s.log.Info()
-	if err != nil {
-		ev = s.log.Warn().Err(err)
-	} else if !s.kf.off.Load() {
+	ev, msg := s.log.Info(), "store: key filter loaded"
+	switch {
+	case err != nil:
+		ev, msg = s.log.Warn().Err(err), "store: key filter not loaded; every lookup reads the database"
+	case s.kf.off.Load():
+		ev, msg = s.log.Warn(), "store: key filter over its limit (key_filter_limit); every lookup reads the database"
+	default:
 		s.kf.ready.Store(true)
 	}
-	ev.Int("keys", n).Int64("bytes", s.kf.bytes()).Bool("off", s.kf.off.Load()).
-		Dur("took", time.Since(start)).Msg("store: key filter loaded")
+	ev.Int("keys", n).Int64("bytes", s.kf.bytes()).Dur("took", time.Since(start)).Msg(msg)
 }

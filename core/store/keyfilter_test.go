@@ -10,12 +10,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/rs/zerolog"
 
 	"vneidgw/core"
 )
 
 func readyFilter(maxBytes int64) *keyFilter {
-	f := newKeyFilter(maxBytes)
+	f := newKeyFilter(maxBytes, zerolog.Nop())
 	f.ready.Store(true)
 	return f
 }
@@ -49,7 +50,7 @@ func TestKeyFilterNoFalseNegativesAcrossGrowth(t *testing.T) {
 }
 
 func TestKeyFilterAnswersMaybeUntilReadyAndPastBudget(t *testing.T) {
-	f := newKeyFilter(32 << 20)
+	f := newKeyFilter(32<<20, zerolog.Nop())
 	f.add([]byte("a/x"))
 	if !f.mayContain([]byte("a/never-added")) {
 		t.Fatal("a filter still loading said a key is absent")

@@ -95,7 +95,7 @@ type Store struct {
 	// idempotency keys, accounts, phones) that certainly do not exist
 	// (keyfilter.go); shared with AccountStores from AccountStore().
 	kf *keyFilter
-	// claims serialises account creations per key (accounts.go).
+	// claims serialises account creations per key (account_claims.go).
 	claims *keyClaims
 
 	// jnl is the express journal (journal.go); nil without fsync.
@@ -117,7 +117,7 @@ func Open(cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Store, er
 	if err := cfg.setDefaults(); err != nil {
 		return nil, core.Errorf(core.EINVALID, "%w", err)
 	}
-	kf := newKeyFilter(cfg.KeyFilterBytes)
+	kf := newKeyFilter(cfg.KeyFilterBytes, log)
 	m, err := newMetrics(reg, kf)
 	if err != nil {
 		return nil, err
