@@ -30,7 +30,8 @@ import (
 //
 // Correctness rests on one rule: a key is added before the write that
 // creates it can be seen (the writer adds at apply time; account creation
-// under its claims, accounts.go). All methods are safe for concurrent use.
+// under its claims, account_claims.go). All methods are safe for
+// concurrent use.
 type keyFilter struct {
 	seed     maphash.Seed
 	maxBytes int64
