@@ -168,7 +168,7 @@ func newActEnv(t testing.TB, opts ...actEnvOpt) *actEnv {
 	t.Helper()
 	st := openActStore(t)
 	e := &actEnv{st: st, db: st.DB(), clock: &fakeClock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}, sms: &fakeSMS{st: st}}
-	e.accounts = store.NewAccountStore(e.db)
+	e.accounts = st.AccountStore()
 	e.audit = store.NewAuditLog(e.db)
 	e.outbox = store.NewAccountEventOutbox(e.db)
 	e.otps = st.OTPStore()

@@ -33,7 +33,7 @@ func otpEnv(t *testing.T) (*env, *core.ActivationService) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := store.NewAccountStore(bst.DB())
+	accounts := bst.AccountStore()
 	act, err := core.NewActivationService(core.ActivationConfig{
 		Accounts: accounts, Throttles: accounts, Audit: audit, OTP: otp, SMS: sms,
 		Hasher:      core.NewHasher(core.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}, []byte("pepper"), 2),

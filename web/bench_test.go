@@ -121,7 +121,7 @@ func accountsHandler(b *testing.B) (fasthttp.RequestHandler, string) {
 		b.Fatal(err)
 	}
 	audit := store.NewAuditLog(st.DB())
-	accounts := store.NewAccountStore(st.DB())
+	accounts := st.AccountStore()
 	ocfg := core.DefaultOTPConfig()
 	ocfg.Key = []byte("0123456789abcdef0123456789abcdef")
 	otp, err := core.NewOTPService(ocfg, store.NewOTPStore(st.DB()), sms, audit)

@@ -23,7 +23,7 @@ import (
 func TestAccountEventWebhookRetriesUntilAccepted(t *testing.T) {
 	st, _ := openStore(t)
 	db := st.(*store.Store).DB()
-	accounts := store.NewAccountStore(db)
+	accounts := st.(*store.Store).AccountStore()
 	outbox := store.NewAccountEventOutbox(db)
 	ctx := context.Background()
 	now := time.Now()

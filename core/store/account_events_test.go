@@ -10,7 +10,7 @@ import (
 
 func TestAccountEventOutboxRetryAck(t *testing.T) {
 	db := actOpenDB(t)
-	s, o := NewAccountStore(db), NewAccountEventOutbox(db)
+	s, o := newAccountStore(db), NewAccountEventOutbox(db)
 	ctx := context.Background()
 	if _, err := s.CreateAccount(ctx, actAccount("001085012345", "84912345678")); err != nil {
 		t.Fatal(err)

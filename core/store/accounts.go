@@ -30,10 +30,11 @@ var (
 	_ core.ThrottleStore = (*AccountStore)(nil)
 )
 
-// NewAccountStore returns the account store on db (shared with Store.DB()),
-// without the key filter: every creation looks its keys up in Badger. Use
-// Store.AccountStore for the store's own database.
-func NewAccountStore(db *badger.DB) *AccountStore { return &AccountStore{db: db} }
+// newAccountStore returns an account store on db without the key filter:
+// every creation looks its keys up in Badger (this package's tests). Code
+// outside uses Store.AccountStore: a store without the filter would create
+// keys the filter of the Store on the same database never hears of.
+func newAccountStore(db *badger.DB) *AccountStore { return &AccountStore{db: db} }
 
 // AccountStore returns the account store on the store's database, sharing
 // its key filter: creating an account whose ID number and phone are new

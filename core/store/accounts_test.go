@@ -43,8 +43,25 @@ func actAccount(id, phone string) *core.Account {
 	return &core.Account{IDNumber: id, Phone: phone, State: core.AccountPending, DateOfBirth: "1985-03-15"}
 }
 
+// The rules hold with the key filter (as in production, once its scan is
+// done) and without it.
 func TestAccountStoreCreateAndLookup(t *testing.T) {
-	s := NewAccountStore(actOpenDB(t))
+	for _, v := range []struct {
+		name string
+		open func(t *testing.T) *AccountStore
+	}{
+		{"filtered", func(t *testing.T) *AccountStore {
+			st := openStore(t, testConfig(t))
+			waitFilterReady(t, st)
+			return st.AccountStore()
+		}},
+		{"plain", func(t *testing.T) *AccountStore { return newAccountStore(actOpenDB(t)) }},
+	} {
+		t.Run(v.name, func(t *testing.T) { testAccountCreateAndLookup(t, v.open(t)) })
+	}
+}
+
+func testAccountCreateAndLookup(t *testing.T, s *AccountStore) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name    string
@@ -78,7 +95,7 @@ func TestAccountStoreCreateAndLookup(t *testing.T) {
 
 func TestAccountStoreUpdateWritesEventAtomically(t *testing.T) {
 	db := actOpenDB(t)
-	s, out := NewAccountStore(db), NewAccountEventOutbox(db)
+	s, out := newAccountStore(db), NewAccountEventOutbox(db)
 	ctx := context.Background()
 	if _, err := s.CreateAccount(ctx, actAccount("001085012345", "84912345678")); err != nil {
 		t.Fatal(err)
@@ -124,7 +141,7 @@ func TestAccountStoreUpdateWritesEventAtomically(t *testing.T) {
 // TestAccountStoreConcurrentUpdates: read-modify-writes from many
 // goroutines are all applied (conflicts retried), none lost.
 func TestAccountStoreConcurrentUpdates(t *testing.T) {
-	s := NewAccountStore(actOpenDB(t))
+	s := newAccountStore(actOpenDB(t))
 	ctx := context.Background()
 	if _, err := s.CreateAccount(ctx, actAccount("001085012345", "84912345678")); err != nil {
 		t.Fatal(err)
