@@ -121,9 +121,20 @@ func TestAuditRecordBatchAssignsIDs(t *testing.T) {
 			t.Fatalf("given id replaced: %+v", ev)
 		}
 	}
-	// Paging by the stored IDs works: they are the keys' IDs.
-	page, next, err := l.Events(ctx, "", 1)
-	if err != nil || len(page) != 1 || next != page[0].ID {
-		t.Fatalf("%+v %q %v", page, next, err)
+	// Paging one by one walks the batch (one stored group) once each.
+	paged := map[string]bool{}
+	for cursor := ""; ; {
+		page, next, err := l.Events(ctx, cursor, 1)
+		if err != nil || len(page) != 1 || paged[page[0].ID] || !seen[page[0].ID] {
+			t.Fatalf("%+v %q %v (paged %v)", page, next, err, paged)
+		}
+		paged[page[0].ID] = true
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(paged) != 3 {
+		t.Fatalf("paged %v", paged)
 	}
 }
