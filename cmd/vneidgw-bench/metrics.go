@@ -200,22 +200,27 @@ func (r *phaseResult) commitStats(before, after commitHists) {
 		}
 	}
 	r.eventPhaseP50 = phaseQuantiles(before.eventPhases, after.eventPhases, 0.5)
-	if after.hold.counts != nil && before.hold.counts != nil {
-		if h := after.hold.sub(before.hold); h.total > 0 {
-			r.holdP50, r.holdP99 = h.quantile(0.5), h.quantile(0.99)
-		}
-	}
-	if after.rtt.counts != nil && before.rtt.counts != nil {
-		if h := after.rtt.sub(before.rtt); h.total > 0 {
-			r.rttP50, r.rttP99 = h.quantile(0.5), h.quantile(0.99)
-		}
-	}
+	r.holdP50, r.holdP99 = p50p99(before.hold, after.hold)
+	r.rttP50, r.rttP99 = p50p99(before.rtt, after.rtt)
 	if after.express.counts != nil && before.express.counts != nil {
 		if ex := after.express.sub(before.express); ex.total > 0 {
 			r.expressP50, r.expressP99 = ex.quantile(0.5), ex.quantile(0.99)
 		}
 		r.expressPhaseP99 = phaseQuantiles(before.expressPhases, after.expressPhases, 0.99)
 	}
+}
+
+// p50p99 returns the median and 99th percentile of what a histogram saw
+// between two scrapes (0, 0 when a scrape lacks it or it saw nothing).
+func p50p99(before, after histogram) (float64, float64) {
+	if after.counts == nil || before.counts == nil {
+		return 0, 0
+	}
+	h := after.sub(before)
+	if h.total == 0 {
+		return 0, 0
+	}
+	return h.quantile(0.5), h.quantile(0.99)
 }
 
 // phaseQuantiles returns the q-quantile of each write phase between two

@@ -70,32 +70,35 @@ func (l *AuditLog) RecordBatch(ctx context.Context, evs []core.AuditEvent) error
 	defer wb.Cancel()
 	for lo := 0; lo < len(order); lo += auditGroup {
 		group := order[lo:min(lo+auditGroup, len(order))]
-		var val []byte
-		for j, i := range group {
-			v, err := encodeAuditEventID(&evs[i], ids[i])
-			if err != nil {
-				return core.Errorf(core.EINTERNAL, "audit: encode: %w", err)
-			}
-			if len(group) == 1 {
-				val = v
-				break
-			}
-			if j == 0 {
-				val = make([]byte, 0, len(group)*(len(v)+8)+2)
-				val = append(val, '[')
-			} else {
-				val = append(val, ',')
-			}
-			val = append(val, v...)
-		}
-		if len(group) > 1 {
-			val = append(val, ']')
+		val, err := encodeAuditRecord(evs, ids, group)
+		if err != nil {
+			return core.Errorf(core.EINTERNAL, "audit: encode: %w", err)
 		}
 		if err := wb.Set([]byte(pfxAudit+ids[group[0]]), val); err != nil {
 			return storeErr(err)
 		}
 	}
 	return storeErr(wb.Flush())
+}
+
+// encodeAuditRecord returns the xu/ value of the events evs[i] for i in
+// group (ids[i] their ids): one event's object, or a JSON array of them.
+func encodeAuditRecord(evs []core.AuditEvent, ids []string, group []int) ([]byte, error) {
+	if len(group) == 1 {
+		return encodeAuditEventID(&evs[group[0]], ids[group[0]])
+	}
+	val := []byte{'['}
+	for j, i := range group {
+		v, err := encodeAuditEventID(&evs[i], ids[i])
+		if err != nil {
+			return nil, err
+		}
+		if j > 0 {
+			val = append(val, ',')
+		}
+		val = append(val, v...)
+	}
+	return append(val, ']'), nil
 }
 
 // decodeAuditRecord returns the events of one xu/ value: an object (one
@@ -125,12 +128,12 @@ func (l *AuditLog) Events(ctx context.Context, cursor string, limit int) ([]core
 	var skipKey, startKey string
 	skipN := 0
 	if cursor != "" {
-		id, n, ok := strings.Cut(cursor, ":")
-		skipN, _ = strconv.Atoi(n)
-		if !ok || skipN < 0 {
-			skipKey, skipN = id, 0
+		id, n, inGroup := strings.Cut(cursor, ":")
+		k, err := strconv.Atoi(n)
+		if inGroup && err == nil && k >= 0 {
+			startKey, skipN = id, k
 		} else {
-			startKey = id
+			skipKey = id
 		}
 		seek = []byte(pfxAudit + id)
 	}
