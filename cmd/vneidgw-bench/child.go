@@ -188,3 +188,44 @@ func writeBytes(pid int) int64 {
 	}
 	return 0
 }
+
+// machineTimes is the machine's aggregate CPU time by state, from the
+// "cpu" line of /proc/stat, in USER_HZ ticks.
+type machineTimes struct {
+	busy, idle, iowait, steal int64
+}
+
+// readMachineTimes reads /proc/stat; the zero value when it cannot.
+func readMachineTimes() machineTimes {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTimes{}
+	}
+	return parseMachineTimes(string(data))
+}
+
+// parseMachineTimes reads the "cpu" line of /proc/stat's text: user nice
+// system idle iowait irq softirq steal (guest time is already in user).
+// The zero value when the line is missing or short.
+func parseMachineTimes(stat string) machineTimes {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTimes{}
+	}
+	var v [8]int64
+	for i := range v {
+		n, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return machineTimes{}
+		}
+		v[i] = n
+	}
+	return machineTimes{busy: v[0] + v[1] + v[2] + v[5] + v[6], idle: v[3], iowait: v[4], steal: v[7]}
+}
+
+func (a machineTimes) sub(b machineTimes) machineTimes {
+	return machineTimes{busy: a.busy - b.busy, idle: a.idle - b.idle, iowait: a.iowait - b.iowait, steal: a.steal - b.steal}
+}
+
+func (a machineTimes) total() int64 { return a.busy + a.idle + a.iowait + a.steal }

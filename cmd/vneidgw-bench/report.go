@@ -35,6 +35,11 @@ func report(w io.Writer, o options, phases []phaseResult, rss int64, split rssSa
 			fmt.Fprintf(w, "   simulator+load CPU per 1000     %10.0f ms  (%v CPU in this process; both share the gateway's 2 cores)\n",
 				float64(p.selfCPU.Milliseconds())*1000/float64(p.messages), p.selfCPU.Round(1e7))
 		}
+		if t := p.machine.total(); t > 0 {
+			pct := func(v int64) float64 { return 100 * float64(v) / float64(t) }
+			fmt.Fprintf(w, "   machine CPU in the phase   busy %4.1f%%, idle %4.1f%%, iowait %4.1f%%, steal %4.1f%%  (/proc/stat; steal is time the hypervisor gave to other guests)\n",
+				pct(p.machine.busy), pct(p.machine.idle), pct(p.machine.iowait), pct(p.machine.steal))
+		}
 		if p.written > 0 {
 			fmt.Fprintf(w, "   gateway bytes written per message %8.0f  (%.0f MB to storage in the phase, /proc/<pid>/io write_bytes)\n",
 				float64(p.written)/float64(p.messages), float64(p.written)/(1<<20))

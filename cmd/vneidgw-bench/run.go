@@ -36,7 +36,9 @@ func (r *phaseResult) measure(hc *fasthttp.HostClient, pid int) func() {
 	user0, sys0, _ := cpuTimes(pid)
 	self0, _ := cpuTime(os.Getpid())
 	w0 := writeBytes(pid)
+	m0 := readMachineTimes()
 	return func() {
+		r.machine = readMachineTimes().sub(m0)
 		r.written = writeBytes(pid) - w0
 		user1, sys1, _ := cpuTimes(pid)
 		self1, _ := cpuTime(os.Getpid())
@@ -65,6 +67,7 @@ type phaseResult struct {
 	cpu                    time.Duration // gateway process CPU time during the phase
 	sysCPU                 time.Duration // of which in the kernel (system time)
 	selfCPU                time.Duration // this process's CPU time (simulator + load tool) during the phase
+	machine                machineTimes  // the whole machine's CPU time by state during the phase
 	otpQueueP99            float64       // OTP accepted (on disk) → submit_sm_resp, from the gateway's histogram
 	commits                uint64        // the store's group commits during the phase
 	commitP50, commitP99   float64
