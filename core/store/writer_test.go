@@ -467,3 +467,82 @@ func TestEventsStartWhileBulkCommits(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkStartsWhileEventBatchesCommit: batches of events only do not
+// count against maxInflight. With maxEventInflight of them still
+// committing and no normal batch in flight, a bulk op starts a batch at
+// once (when they counted, the event-only batches the gateway keeps
+// starting held the bulk back, and accepts ran at half the disk's rate).
+func TestBulkStartsWhileEventBatchesCommit(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	holdBulk, holdEvents := make(chan struct{}), make(chan struct{})
+	var onceBulk, onceEvents sync.Once
+	releaseBulk := func() { onceBulk.Do(func() { close(holdBulk) }) }
+	releaseEvents := func() { onceEvents.Do(func() { close(holdEvents) }) }
+	t.Cleanup(releaseBulk) // before Close, on failure too
+	t.Cleanup(releaseEvents)
+	held := make(chan opClass, maxInflight+maxEventInflight)
+	s.holdCommit = func(f *inflight) <-chan struct{} {
+		switch c := f.ops[0].class; {
+		case c == classBulk && len(held) < maxInflight:
+			held <- c
+			return holdBulk
+		case c == classEvent && len(held) < maxInflight+maxEventInflight:
+			held <- c
+			return holdEvents
+		}
+		return nil
+	}
+	applied := make(chan string, 8)
+	mk := func(name string, class opClass) *op {
+		return &op{items: smallBatch, class: class, apply: func(b *batch) error {
+			applied <- name
+			return nil
+		}}
+	}
+	submit := func(o *op) <-chan error {
+		ch := make(chan error, 1)
+		go func() { ch <- s.submit(context.Background(), o) }()
+		return ch
+	}
+	want := func(name string) {
+		t.Helper()
+		select {
+		case got := <-applied:
+			if got != name {
+				t.Fatalf("applied %s, want %s", got, name)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%s was not applied", name)
+		}
+	}
+	var done []<-chan error
+	// maxInflight normal batches, held; then event-only batches, held.
+	for i := range maxInflight {
+		done = append(done, submit(mk(fmt.Sprint("bulk", i), classBulk)))
+		want(fmt.Sprint("bulk", i))
+	}
+	for i := range maxEventInflight {
+		done = append(done, submit(mk(fmt.Sprint("event", i), classEvent)))
+		want(fmt.Sprint("event", i))
+	}
+	for range maxInflight + maxEventInflight {
+		<-held
+	}
+	// The normal batches commit and leave; the event-only ones stay.
+	releaseBulk()
+	for _, ch := range done[:maxInflight] {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	done = done[maxInflight:]
+	done = append(done, submit(mk("bulk-next", classBulk)))
+	want("bulk-next")
+	releaseEvents()
+	for _, ch := range done {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
