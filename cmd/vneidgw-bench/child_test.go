@@ -21,3 +21,27 @@ func TestParseMachineTimes(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	ok := options{approvals: 100000, notices: 20000, concurrency: 64, chunk: 10000, bulkConns: 2, binds: 1, window: 64}
+	if err := ok.validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mod := range map[string]func(*options){
+		"negative approvals": func(o *options) { o.approvals = -1 },
+		"zero window":        func(o *options) { o.window = 0 },
+		"zero chunk":         func(o *options) { o.chunk = 0 },
+		"nothing to send":    func(o *options) { o.approvals, o.notices = 0, 0 },
+	} {
+		o := ok
+		mod(&o)
+		if o.validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	only := ok
+	only.approvals = 0
+	if err := only.validate(); err != nil {
+		t.Errorf("singles only: %v", err)
+	}
+}

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -36,8 +37,26 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp directory and print its path")
 	flag.StringVar(&o.profile, "profile", "", "directory for the gateway's CPU profile (bulk phase) and heap profiles")
 	flag.Parse()
+	if err := o.validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "vneidgw-bench:", err)
+		os.Exit(2)
+	}
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "vneidgw-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// validate refuses counts that make no run: negative ones, sizes below 1,
+// and nothing to send at all.
+func (o options) validate() error {
+	switch {
+	case o.approvals < 0 || o.notices < 0 || o.backlog < 0:
+		return errors.New("--approvals, --notices and --backlog must not be negative")
+	case o.concurrency < 1 || o.chunk < 1 || o.bulkConns < 1 || o.binds < 1 || o.window < 1:
+		return errors.New("--concurrency, --chunk, --bulk-conns, --binds and --window must be at least 1")
+	case o.approvals == 0 && o.notices == 0 && o.backlog == 0:
+		return errors.New("nothing to send: --approvals, --notices and --backlog are all 0")
+	}
+	return nil
 }

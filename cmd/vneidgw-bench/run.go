@@ -134,20 +134,29 @@ func run(ctx context.Context, o options) error {
 	if o.backlog > 0 {
 		return backlogPhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o, peaks, stopRSS)
 	}
-	bulk, err := bulkPhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o)
-	if err != nil {
-		return fmt.Errorf("bulk phase: %w", err)
+	// A phase with nothing to send is skipped (--approvals 0 or
+	// --notices 0): its rates would be meaningless.
+	var phases []phaseResult
+	if o.approvals > 0 {
+		bulk, err := bulkPhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o)
+		if err != nil {
+			return fmt.Errorf("bulk phase: %w", err)
+		}
+		phases = append(phases, bulk)
 	}
-	single, err := singlePhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o)
-	if err != nil {
-		return fmt.Errorf("single phase: %w", err)
+	if o.notices > 0 {
+		single, err := singlePhase(ctx, hc, sim, gw.cmd.Process.Pid, token, run, o)
+		if err != nil {
+			return fmt.Errorf("single phase: %w", err)
+		}
+		phases = append(phases, single)
 	}
 	rss, _ := peakRSS(gw.cmd.Process.Pid)
 	stopRSS()
 	split := <-peaks
 	selfRSS, _ := peakRSS(os.Getpid())
 	st := sim.Stats()
-	report(os.Stdout, o, []phaseResult{bulk, single}, rss, split, selfRSS, st)
+	report(os.Stdout, o, phases, rss, split, selfRSS, st)
 	return nil
 }
 
