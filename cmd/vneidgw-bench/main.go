@@ -36,6 +36,7 @@ func main() {
 	flag.IntVar(&o.backlog, "backlog", 0, "instead of the phases: take the SMSC away and queue this many approvals, then report the gateway's RSS (the backlog must stay on disk)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp directory and print its path")
 	flag.StringVar(&o.profile, "profile", "", "directory for the gateway's CPU profile (bulk phase) and heap profiles")
+	flag.StringVar(&o.trace, "trace", "", "file for a 2 s execution trace of the gateway, taken 1 s into the bulk phase (go tool trace)")
 	flag.Parse()
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "vneidgw-bench:", err)

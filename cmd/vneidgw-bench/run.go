@@ -26,6 +26,7 @@ type options struct {
 	chunk, bulkConns, binds, window int
 	keep                            bool
 	profile                         string
+	trace                           string
 	backlog                         int
 }
 
@@ -241,6 +242,20 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	} else {
 		close(profDone)
 	}
+	traceDone := make(chan struct{})
+	if o.trace != "" {
+		go func() {
+			defer close(traceDone)
+			select {
+			case <-time.After(time.Second): // the bulk under way
+			case <-ctx.Done():
+				return
+			}
+			fetchProfile(hc, "/debug/pprof/trace?seconds=2", o.trace)
+		}()
+	} else {
+		close(traceDone)
+	}
 	probeCtx, stopProbes := context.WithCancel(ctx)
 	probeDone := make(chan probeResult, 1)
 	go func() { probeDone <- probe(probeCtx, hc, sim, token, run) }()
@@ -286,6 +301,7 @@ func bulkPhase(ctx context.Context, hc *fasthttp.HostClient, sim *smscsim.Server
 	}
 	res.partsDur, res.dlrDur = partsAt.Sub(t0), dlrsAt.Sub(t0)
 	<-profDone
+	<-traceDone
 	if o.profile != "" {
 		fetchProfile(hc, "/debug/pprof/heap", filepath.Join(o.profile, "after-bulk-heap.pprof"))
 	}
