@@ -207,9 +207,14 @@ type inflight struct {
 // the event-only batches that start whenever the gateway reports kept
 // the bulk from starting, and accepts ran at half the rate the disk
 // allowed (paired bench runs, medians, 6 in a fast stretch of this shared
-// machine and 3 in a slow one: bulk accepted/s 13.8k → 24.8k and 10.2k →
-// 16.3k, parts/s 26.5k → 26.8k and 17.5k → 18.9k, bytes written per
-// approval 16% fewer, OTP p99 20 → 27 ms and 24 → 22 ms). Two beat three once the writer stopped
+// machine, 3 in a slow one and 5 of the whole bench: bulk accepted/s
+// 13.8k → 24.8k, 10.2k → 16.3k and 10.6k → 18.0k; parts/s 26.5k → 26.8k,
+// 17.5k → 18.9k and 18.0k → 18.8k; bytes written per approval 12–16%
+// fewer; the cost, OTP p99 20 → 27, 24 → 22 and 24 → 31 ms: the writer
+// applies more bulk work for an OTP to wait behind). Three or four normal
+// batches instead of two changed nothing (3 paired runs each: the machine
+// stayed 80–81% busy; its idle time is the pipeline waiting for Badger's
+// per-round msync, see the pipeline issue's notes). Two beat three once the writer stopped
 // waiting for write transactions (5 paired bench runs, medians: bulk
 // 15.6k → 16.9k parts/s, CPU per 1,000 approvals 170 → 157 ms, OTP p99
 // 69 → 59 ms): fewer, larger commits, and an OTP's commit queues in
