@@ -424,13 +424,7 @@ func TestEventsStartWhileBulkCommits(t *testing.T) {
 		}
 		return nil
 	}
-	applied := make(chan string, 8)
-	mk := func(name string, class opClass) *op {
-		return &op{items: smallBatch, class: class, apply: func(b *batch) error {
-			applied <- name
-			return nil
-		}}
-	}
+	applied, mk := namedOps()
 	var done []<-chan error
 	for i := range maxInflight {
 		ch := make(chan error, 1)
@@ -493,13 +487,7 @@ func TestBulkStartsWhileEventBatchesCommit(t *testing.T) {
 		}
 		return nil
 	}
-	applied := make(chan string, 8)
-	mk := func(name string, class opClass) *op {
-		return &op{items: smallBatch, class: class, apply: func(b *batch) error {
-			applied <- name
-			return nil
-		}}
-	}
+	applied, mk := namedOps()
 	submit := func(o *op) <-chan error {
 		ch := make(chan error, 1)
 		go func() { ch <- s.submit(context.Background(), o) }()
@@ -545,4 +533,17 @@ func TestBulkStartsWhileEventBatchesCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// namedOps returns a maker of ops of smallBatch items that report their
+// name on applied when the writer applies them.
+func namedOps() (applied chan string, mk func(name string, class opClass) *op) {
+	applied = make(chan string, 8)
+	mk = func(name string, class opClass) *op {
+		return &op{items: smallBatch, class: class, apply: func(b *batch) error {
+			applied <- name
+			return nil
+		}}
+	}
+	return applied, mk
 }
