@@ -214,8 +214,9 @@ type inflight struct {
 // applies more bulk work for an OTP to wait behind). Three or four normal
 // batches instead of two changed nothing (3 paired runs each: the machine
 // stayed 80–81% busy; its idle time is the pipeline waiting for Badger's
-// per-round msync, see the pipeline issue's notes). Two beat three once the writer stopped
-// waiting for write transactions (5 paired bench runs, medians: bulk
+// per-round msync, see the pipeline issue's notes). Earlier, when all
+// batches counted, two beat three once the writer stopped waiting for
+// write transactions (5 paired bench runs, medians: bulk
 // 15.6k → 16.9k parts/s, CPU per 1,000 approvals 170 → 157 ms, OTP p99
 // 69 → 59 ms): fewer, larger commits, and an OTP's commit queues in
 // Badger behind fewer of them.
