@@ -275,7 +275,16 @@ func (s *Store) writeLoop() {
 	// leftover are ops a batch took but did not apply, to let an express
 	// op in (startBatch): the next normal batch starts with them.
 	var leftover []*op
-	normalPending := 0 // the normal batches in pending
+	// normalPending counts the normal batches in pending (a few at most).
+	normalPending := func() int {
+		n := 0
+		for _, f := range pending {
+			if f.normal {
+				n++
+			}
+		}
+		return n
+	}
 	start := func(ops []*op, items int, normal bool) {
 		if len(view.chain) >= maxChain {
 			view.arrived(<-view.fresh)
@@ -284,9 +293,6 @@ func (s *Store) writeLoop() {
 		f, rest := s.startBatch(ops, items, view.overlays(), view.txn)
 		leftover = append(leftover, rest...)
 		f.normal = normal
-		if normal {
-			normalPending++
-		}
 		pending = append(pending, f)
 		view.started(f)
 		s.finishCh <- f // buffered for every batch pending: never blocks
@@ -361,7 +367,7 @@ func (s *Store) writeLoop() {
 		// spent 20% more CPU per message); large batches overlap up to
 		// maxInflight normal ones, maxInflight+maxEventInflight in all.
 		eventsOnly := false
-		if normalPending >= maxInflight || len(pending) >= maxInflight+maxEventInflight || len(pending) > 0 && lastItems < smallBatch {
+		if normalPending() >= maxInflight || len(pending) >= maxInflight+maxEventInflight || len(pending) > 0 && lastItems < smallBatch {
 			in = nil
 			// Events free the gateway's unsettled slots once on disk:
 			// beyond maxInflight, a batch of events only may still start.
@@ -389,7 +395,7 @@ func (s *Store) writeLoop() {
 		}
 		// Then leftover and carried ops, when a batch can start; then
 		// events.
-		if (carry != nil || len(leftover) > 0) && normalPending < maxInflight && len(pending) < maxInflight+maxEventInflight {
+		if (carry != nil || len(leftover) > 0) && normalPending() < maxInflight && len(pending) < maxInflight+maxEventInflight {
 			ops, items := gather(nil, true)
 			lastItems = items
 			start(ops, items, true)
@@ -425,9 +431,6 @@ func (s *Store) writeLoop() {
 			// f is pending[0]: the finisher takes batches in order.
 			if f.failed {
 				s.failBatch(f)
-			}
-			if f.normal {
-				normalPending--
 			}
 			pending[0] = nil
 			pending = pending[1:]
